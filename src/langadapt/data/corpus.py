@@ -1,0 +1,179 @@
+"""Corpora: where a language's text comes from, read line by line without loading it into memory.
+
+A corpus spec is a string ``NAME=SOURCE[,SOURCE...]``. NAME is a language code or the name of a group of
+languages sampled as one unit (e.g. ``sami=sme.txt,sma.txt``). A SOURCE is
+
+* a local plain-text file, one sentence (or paragraph) per line, optionally gzip-compressed (``.gz``);
+  shell-style globs are expanded (sorted); or
+* a Hub dataset: ``hf:DATASET_ID[?config=NAME&split=train&column=text]`` (streamed, never downloaded whole).
+
+Lines are decoded as UTF-8 one at a time so that a bad byte is reported with its file and line number.
+The ``errors`` policy decides what happens then: ``fail`` (default) raises, ``replace`` substitutes U+FFFD,
+``skip`` drops the line (counted by `LineReader.skipped`).
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger(__name__)
+
+DECODE_POLICIES = ("fail", "replace", "skip")
+HUB_PREFIX = "hf:"
+
+
+class CorpusError(ValueError):
+    """A corpus source is missing, empty or unreadable; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """One place text comes from: a local file or a Hub dataset column."""
+
+    location: str
+    hub_config: str | None = None
+    hub_split: str = "train"
+    hub_column: str = "text"
+
+    @property
+    def is_hub(self) -> bool:
+        return self.location.startswith(HUB_PREFIX)
+
+    @classmethod
+    def parse(cls, text: str) -> TextSource:
+        text = text.strip()
+        if not text.startswith(HUB_PREFIX):
+            return cls(location=text)
+        parts = urlsplit(text[len(HUB_PREFIX) :])
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(query) - {"config", "split", "column"}
+        if unknown:
+            raise CorpusError(f"{text}: unknown Hub source parameter(s) {sorted(unknown)}; use config, split, column")
+        dataset_id = (parts.netloc + parts.path).strip("/")
+        if not dataset_id:
+            raise CorpusError(f"{text}: missing dataset id after '{HUB_PREFIX}'")
+        return cls(
+            location=HUB_PREFIX + dataset_id,
+            hub_config=query.get("config"),
+            hub_split=query.get("split", "train"),
+            hub_column=query.get("column", "text"),
+        )
+
+    def __str__(self) -> str:
+        if not self.is_hub:
+            return self.location
+        return f"{self.location}?split={self.hub_split}&column={self.hub_column}" + (
+            f"&config={self.hub_config}" if self.hub_config else ""
+        )
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """A sampling unit (a language or a group of languages) and its text sources."""
+
+    name: str
+    sources: tuple[TextSource, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def parse(cls, spec: str) -> CorpusSpec:
+        name, sep, rest = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not rest.strip():
+            raise CorpusError(f"corpus spec {spec!r} must look like NAME=SOURCE[,SOURCE...]")
+        sources: list[TextSource] = []
+        for item in rest.split(","):
+            source = TextSource.parse(item)
+            if source.is_hub:
+                sources.append(source)
+                continue
+            matches = sorted(glob.glob(source.location)) if glob.has_magic(source.location) else [source.location]
+            if not matches:
+                raise CorpusError(f"corpus {name!r}: no file matches {source.location!r}")
+            sources.extend(TextSource(location=m) for m in matches)
+        return cls(name=name, sources=tuple(sources))
+
+
+def parse_corpus_specs(specs: list[str] | tuple[str, ...]) -> list[CorpusSpec]:
+    """Parse several specs; a name given twice is an error (it would be sampled as two units)."""
+    parsed = [CorpusSpec.parse(spec) for spec in specs]
+    names = [spec.name for spec in parsed]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CorpusError(f"corpus name(s) given more than once: {duplicates}")
+    if not parsed:
+        raise CorpusError("no corpus given")
+    return parsed
+
+
+class LineReader:
+    """Iterate over the lines of one source (newline stripped), decoding with a policy for bad bytes."""
+
+    def __init__(self, source: TextSource | str, errors: str = "fail", skip_blank: bool = True):
+        if errors not in DECODE_POLICIES:
+            raise CorpusError(f"errors must be one of {DECODE_POLICIES}, got {errors!r}")
+        self.source = TextSource.parse(source) if isinstance(source, str) else source
+        self.errors = errors
+        self.skip_blank = skip_blank
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[str]:
+        lines = self._iter_hub() if self.source.is_hub else self._iter_file()
+        for line in lines:
+            line = line.strip()
+            if line or not self.skip_blank:
+                yield line
+
+    def _iter_file(self) -> Iterator[str]:
+        path = Path(self.source.location)
+        if not path.is_file():
+            raise CorpusError(f"{path}: file not found")
+        if path.stat().st_size == 0:
+            raise CorpusError(f"{path}: file is empty")
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            for line_number, raw in enumerate(handle, start=1):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    if self.errors == "fail":
+                        raise CorpusError(
+                            f"{path}:{line_number}: invalid UTF-8 at byte {err.start} "
+                            "(use --errors replace or --errors skip to continue)"
+                        ) from err
+                    if self.errors == "skip":
+                        self.skipped += 1
+                        logger.debug("%s:%d: skipped undecodable line", path, line_number)
+                        continue
+                    yield raw.decode("utf-8", errors="replace")
+
+    def _iter_hub(self) -> Iterator[str]:
+        from datasets import load_dataset
+
+        dataset_id = self.source.location[len(HUB_PREFIX) :]
+        try:
+            dataset = load_dataset(dataset_id, self.source.hub_config, split=self.source.hub_split, streaming=True)
+        except Exception as err:  # noqa: BLE001 - the Hub raises many types; the message is what matters
+            raise CorpusError(f"cannot open Hub dataset {self.source}: {err}") from err
+        for row_number, row in enumerate(dataset, start=1):
+            if self.source.hub_column not in row:
+                raise CorpusError(
+                    f"{self.source}: row {row_number} has no column {self.source.hub_column!r} (columns: {sorted(row)})"
+                )
+            for line in str(row[self.source.hub_column]).splitlines():
+                yield line
+
+
+def iter_corpus_lines(spec: CorpusSpec, errors: str = "fail") -> Iterator[str]:
+    """All non-blank lines of a corpus, source after source."""
+    for source in spec.sources:
+        yield from LineReader(source, errors=errors)
+
+
+def count_lines(spec: CorpusSpec, errors: str = "fail") -> int:
+    return sum(1 for _ in iter_corpus_lines(spec, errors=errors))
