@@ -66,13 +66,22 @@ def source_model_dir(tmp_path_factory) -> Path:
     model_path = directory / VOCAB_FILE_NAME
     model_path.write_bytes(proto.SerializeToString())
     text.unlink()
-    tokenizer = build_hf_tokenizer(proto, layout, XLMRobertaTokenizer, "unigram", str(model_path))
+    tokenizer = build_hf_tokenizer(proto, layout, XLMRobertaTokenizer, "unigram")
+    tokenizer.model_max_length = 128  # max_position_embeddings - 2, as XLM-R's 512 for 514 positions
     tokenizer.save_pretrained(directory)
     torch.manual_seed(0)
     config = XLMRobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-        max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, type_vocab_size=1, tie_word_embeddings=True,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+        tie_word_embeddings=True,
     )
     model = XLMRobertaForMaskedLM(config)
     with torch.no_grad():  # a non-zero output bias makes bias-mapping bugs visible
@@ -87,7 +96,11 @@ def target_tokenizer_dir(tmp_path_factory, tiny_corpus_dir, source_model_dir) ->
     output = tmp_path_factory.mktemp("target_tokenizer") / "tokenizer"
     args = TokenizerTrainingArguments(
         corpora=[f"myv={tiny_corpus_dir / 'myv.txt'}", f"sme={tiny_corpus_dir / 'sme.txt'}"],
-        source_tokenizer=str(source_model_dir), output_dir=str(output), vocab_size=300,
-        num_sample_lines=3000, stats_lines=100, seed=0,
+        source_tokenizer=str(source_model_dir),
+        output_dir=str(output),
+        vocab_size=300,
+        num_sample_lines=3000,
+        stats_lines=100,
+        seed=0,
     )
     return train_tokenizer(args)

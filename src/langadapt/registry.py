@@ -41,7 +41,9 @@ class Registry(Generic[T]):
             try:
                 return getattr(module, attribute)
             except AttributeError as err:
-                raise KeyError(f"module {module_name!r} has no attribute {attribute!r} ({self.kind} {name!r})") from err
+                raise KeyError(
+                    f"module {module_name!r} has no attribute {attribute!r} ({self.kind} {name!r})"
+                ) from err
         valid = ", ".join(sorted(self._entries))
         raise KeyError(f"unknown {self.kind} {name!r}; valid names: {valid} (or a 'module:callable' path)")
 

@@ -22,10 +22,15 @@ from .filters import (
     NormalizedDuplicateFilter,
     normalize_for_dedup,
 )
+from .prepare import REPORT_FILE_NAME, DataPreparationArguments, build_filters, prepare_corpora
 from .sampling import AlphaSampler, LinePool, alpha_probabilities, build_sampler, parse_caps
 from .splits import choose_dev_indices
 
 __all__ = [
+    "REPORT_FILE_NAME",
+    "DataPreparationArguments",
+    "build_filters",
+    "prepare_corpora",
     "AlphaSampler",
     "AlphabeticRatioFilter",
     "CorpusError",

@@ -165,8 +165,7 @@ class LineReader:
                 raise CorpusError(
                     f"{self.source}: row {row_number} has no column {self.source.hub_column!r} (columns: {sorted(row)})"
                 )
-            for line in str(row[self.source.hub_column]).splitlines():
-                yield line
+            yield from str(row[self.source.hub_column]).splitlines()
 
 
 def iter_corpus_lines(spec: CorpusSpec, errors: str = "fail") -> Iterator[str]:

@@ -125,8 +125,12 @@ class LanguageIdFilter(LineFilter):
         self.threshold = threshold
 
     def keep(self, line: str) -> bool:
-        labels, probabilities = self.model.predict(line.replace("\n", " "), k=1)
-        return not (labels and labels[0] in self.drop_labels and probabilities[0] >= self.threshold)
+        # fasttext 0.9.3's `predict` breaks under NumPy 2 (np.array(copy=False)); its C++ binding does not.
+        predictions = self.model.f.predict(line.replace("\n", " "), 1, 0.0, "replace")
+        if not predictions:
+            return True
+        probability, label = predictions[0]
+        return not (label in self.drop_labels and probability >= self.threshold)
 
 
 @dataclass

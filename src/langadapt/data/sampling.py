@@ -182,8 +182,10 @@ def build_sampler(
     unknown = set(caps) - {spec.name for spec in specs}
     if unknown:
         raise ValueError(f"caps given for unknown corpora {sorted(unknown)}")
-    pools = {spec.name: LinePool.from_spec(spec, cache_dir=cache_dir, cap=caps.get(spec.name), errors=errors)
-             for spec in specs}
+    pools = {
+        spec.name: LinePool.from_spec(spec, cache_dir=cache_dir, cap=caps.get(spec.name), errors=errors)
+        for spec in specs
+    }
     for name, pool in pools.items():
         logger.info("corpus %s: %d lines", name, len(pool))
     return AlphaSampler(pools, alpha=alpha, seed=seed)

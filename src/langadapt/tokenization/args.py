@@ -12,13 +12,17 @@ from .sentencepiece_model import MODEL_TYPES
 class TokenizerTrainingArguments:
     corpora: list[str] = field(
         default=None,
-        metadata={"help": "Corpus specs NAME=SOURCE[,SOURCE...] (local .txt/.txt.gz files, globs, or "
-                  "hf:DATASET?config=..&split=..&column=..); each NAME is one α-sampling unit."},
+        metadata={
+            "help": "Corpus specs NAME=SOURCE[,SOURCE...] (local .txt/.txt.gz files, globs, or "
+            "hf:DATASET?config=..&split=..&column=..); each NAME is one α-sampling unit."
+        },
     )
     source_tokenizer: str = field(
         default=None,
-        metadata={"help": "Hub id or local directory of the source model whose special tokens (strings, roles, "
-                  "order) and tokenizer class the new tokenizer takes; also the baseline for the statistics."},
+        metadata={
+            "help": "Hub id or local directory of the source model whose special tokens (strings, roles, "
+            "order) and tokenizer class the new tokenizer takes; also the baseline for the statistics."
+        },
     )
     output_dir: str = field(default=None, metadata={"help": "Directory for the new tokenizer (written atomically)."})
     vocab_size: int = field(default=32768, metadata={"help": "Total vocabulary size, special tokens included."})
@@ -34,14 +38,18 @@ class TokenizerTrainingArguments:
     character_coverage: float = field(default=0.9995, metadata={"help": "SentencePiece character_coverage."})
     stats_corpora: list[str] = field(
         default_factory=list,
-        metadata={"help": "Corpus specs (same names) to compute fertility / <unk> statistics on, e.g. dev files; "
-                  "default: the training corpora."},
+        metadata={
+            "help": "Corpus specs (same names) to compute fertility / <unk> statistics on, e.g. dev files; "
+            "default: the training corpora."
+        },
     )
     stats_lines: int = field(default=2000, metadata={"help": "Lines per corpus used for the statistics."})
     errors: str = field(
         default="fail",
-        metadata={"help": "What to do with undecodable bytes: fail, replace (U+FFFD) or skip the line.",
-                  "choices": DECODE_POLICIES},
+        metadata={
+            "help": "What to do with undecodable bytes: fail, replace (U+FFFD) or skip the line.",
+            "choices": DECODE_POLICIES,
+        },
     )
     seed: int = field(default=42, metadata={"help": "Seed of the α-sampler and SentencePiece."})
     num_threads: int = field(default=2, metadata={"help": "SentencePiece training threads."})

@@ -15,7 +15,7 @@ import logging
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import BPE, Unigram
 from transformers import PreTrainedTokenizerFast
-from transformers.convert_slow_tokenizer import SentencePieceExtractor
+from transformers.tokenization_utils_base import generate_merges
 
 from .sentencepiece_model import model_pb2, processor_from_proto
 from .special_tokens import SpecialTokenLayout
@@ -34,14 +34,15 @@ def _accepts_unigram_vocab(tokenizer_class: type) -> bool:
     return "vocab" in params and "_spm_precompiled_charsmap" in params
 
 
-def _backend(proto: model_pb2.ModelProto, layout: SpecialTokenLayout, model_type: str, path: str) -> Tokenizer:
+def _backend(proto: model_pb2.ModelProto, layout: SpecialTokenLayout, model_type: str) -> Tokenizer:
     """A `tokenizers.Tokenizer` equivalent to the SentencePiece model (normalizer, pre-tokenizer, model)."""
     vocab = [(p.piece, p.score) for p in proto.pieces]
     unk_id = proto.trainer_spec.unk_id
     if model_type == "unigram":
         tokenizer = Tokenizer(Unigram(vocab=vocab, unk_id=unk_id, byte_fallback=False))
     else:
-        vocab_ids, merges = SentencePieceExtractor(path).extract()[:2]
+        vocab_ids = {piece: i for i, (piece, _) in enumerate(vocab)}
+        merges = generate_merges(vocab_ids)  # SentencePiece BPE stores no merges: rebuild them from the pieces
         tokenizer = Tokenizer(BPE(vocab=vocab_ids, merges=merges, unk_token=layout.unk_token, fuse_unk=True))
     charsmap = proto.normalizer_spec.precompiled_charsmap
     steps = [normalizers.Precompiled(charsmap)] if charsmap else []
@@ -57,7 +58,6 @@ def build_hf_tokenizer(
     layout: SpecialTokenLayout,
     source_tokenizer_class: type,
     model_type: str,
-    model_path: str,
 ) -> PreTrainedTokenizerFast:
     """The fast tokenizer for ``proto``: the source's class when it takes a unigram vocabulary, else generic."""
     roles = dict(layout.roles)
@@ -71,15 +71,17 @@ def build_hf_tokenizer(
         )
     else:
         logger.info("using the generic PreTrainedTokenizerFast (source class %s)", source_tokenizer_class.__name__)
-        tokenizer = PreTrainedTokenizerFast(tokenizer_object=_backend(proto, layout, model_type, model_path), **roles)
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=_backend(proto, layout, model_type), **roles)
         start = roles.get("cls_token") or roles.get("bos_token")
         end = roles.get("sep_token") or roles.get("eos_token")
         if start and end:
             tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
                 single=[start, "$A", end],
                 pair=[start, "$A", end, end, "$B", end],
-                special_tokens=[(start, tokenizer.convert_tokens_to_ids(start)),
-                                (end, tokenizer.convert_tokens_to_ids(end))],
+                special_tokens=[
+                    (start, tokenizer.convert_tokens_to_ids(start)),
+                    (end, tokenizer.convert_tokens_to_ids(end)),
+                ],
             )
     if len(tokenizer) != len(proto.pieces):
         raise TokenizerMismatchError(

@@ -60,8 +60,15 @@ class SpecialTokenLayout:
     @classmethod
     def xlm_roberta(cls) -> SpecialTokenLayout:
         """XLM-R's layout: ``<s>`` ``<pad>`` ``</s>`` ``<unk>`` = 0..3, ``<mask>`` = last."""
-        roles = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-                 "pad_token": "<pad>", "cls_token": "<s>", "mask_token": "<mask>"}
+        roles = {
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "sep_token": "</s>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "mask_token": "<mask>",
+        }
         return cls(roles=roles, head=("<s>", "<pad>", "</s>", "<unk>"), tail=("<mask>",))
 
     def to_dict(self) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
+from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
 from ..data import build_sampler, iter_corpus_lines, parse_caps, parse_corpus_specs
 from ..io_utils import atomic_directory, check_output_dir, write_json
@@ -34,24 +35,36 @@ def train_tokenizer(args: TokenizerTrainingArguments, source_tokenizer=None) -> 
     logger.info("special tokens of the source: head %s, tail %s", layout.head, layout.tail)
 
     with tempfile.TemporaryDirectory(prefix="langadapt-tok-") as scratch:
-        sampler = build_sampler(specs, args.alpha, seed=args.seed, caps=parse_caps(args.caps), cache_dir=scratch,
-                                errors=args.errors)
+        sampler = build_sampler(
+            specs, args.alpha, seed=args.seed, caps=parse_caps(args.caps), cache_dir=scratch, errors=args.errors
+        )
         logger.info("sampling probabilities (α=%s): %s", args.alpha, sampler.probabilities)
         sample_path = Path(scratch) / "sample.txt"
         lines_used: Counter[str] = Counter()
         with open(sample_path, "w", encoding="utf-8") as out:
-            for name, line in tqdm(sampler.iter_lines(0, args.num_sample_lines), total=args.num_sample_lines,
-                                   desc="α-sampling lines", unit="line"):
+            for name, line in tqdm(
+                sampler.iter_lines(0, args.num_sample_lines),
+                total=args.num_sample_lines,
+                desc="α-sampling lines",
+                unit="line",
+            ):
                 out.write(line + "\n")
                 lines_used[name] += 1
 
         logger.info("training SentencePiece %s with %d pieces", args.model_type, args.vocab_size)
-        proto = train_sentencepiece(sample_path, args.vocab_size, layout, model_type=args.model_type,
-                                    character_coverage=args.character_coverage, seed=args.seed,
-                                    num_threads=args.num_threads)
-        model_path = Path(scratch) / VOCAB_FILE_NAME
-        model_path.write_bytes(proto.SerializeToString())
-        tokenizer = build_hf_tokenizer(proto, layout, type(source_tokenizer), args.model_type, str(model_path))
+        proto = train_sentencepiece(
+            sample_path,
+            args.vocab_size,
+            layout,
+            model_type=args.model_type,
+            character_coverage=args.character_coverage,
+            seed=args.seed,
+            num_threads=args.num_threads,
+        )
+        tokenizer = build_hf_tokenizer(proto, layout, type(source_tokenizer), args.model_type)
+        # The model's position limit does not change with the vocabulary: keep the source's maximum length.
+        if source_tokenizer.model_max_length < VERY_LARGE_INTEGER:
+            tokenizer.model_max_length = source_tokenizer.model_max_length
         with open(sample_path, encoding="utf-8") as handle:
             check_lines = [line.rstrip("\n") for line in itertools.islice(handle, 200)]
 

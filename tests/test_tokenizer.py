@@ -1,0 +1,172 @@
+"""Tokenizer training: special-token ids and roles, SentencePiece parity, round trips, stats, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sentencepiece as spm
+from transformers import AutoTokenizer, BertTokenizer, XLMRobertaTokenizer
+
+from langadapt.tokenization import (
+    STATS_FILE_NAME,
+    VOCAB_FILE_NAME,
+    SpecialTokenLayout,
+    TokenizerTrainingArguments,
+    VocabularySizeError,
+    load_model_proto,
+    train_tokenizer,
+)
+from tests.conftest import synthetic_lines
+from tests.recipe_utils import load_recipe
+
+SENTENCES = ["Кованя эрзянь ломань.", "Mun lean dás čáhjegáddái ŋuovdu!", "Вана  кудо,   ды ворь?"]
+
+
+def corpus_args(tiny_corpus_dir, source, output_dir, **overrides):
+    values = dict(
+        corpora=[f"myv={tiny_corpus_dir / 'myv.txt'}", f"sme={tiny_corpus_dir / 'sme.txt'}"],
+        source_tokenizer=str(source),
+        output_dir=str(output_dir),
+        vocab_size=300,
+        num_sample_lines=3000,
+        stats_lines=100,
+        seed=0,
+    )
+    values.update(overrides)
+    return TokenizerTrainingArguments(**values)
+
+
+def test_special_tokens_have_the_source_roles_and_order(target_tokenizer_dir):
+    tokenizer = AutoTokenizer.from_pretrained(target_tokenizer_dir)
+    assert type(tokenizer) is XLMRobertaTokenizer  # the source's fast tokenizer class
+    assert len(tokenizer) == 300
+    assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3, 299]) == ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    assert (tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id) == (0, 1, 2)
+    assert (tokenizer.unk_token_id, tokenizer.mask_token_id) == (3, 299)
+    assert (tokenizer.cls_token, tokenizer.sep_token) == ("<s>", "</s>")
+    vocab = tokenizer.get_vocab()
+    assert sorted(vocab.values()) == list(range(300))  # no duplicate or dead ids
+    ids = tokenizer("Кованя ломань")["input_ids"]
+    assert ids[0] == 0 and ids[-1] == 2
+
+
+def test_ids_match_sentencepiece_and_round_trip(target_tokenizer_dir):
+    tokenizer = AutoTokenizer.from_pretrained(target_tokenizer_dir)
+    processor = spm.SentencePieceProcessor(model_file=str(target_tokenizer_dir / VOCAB_FILE_NAME))
+    assert processor.get_piece_size() == len(tokenizer)
+    assert (processor.unk_id(), processor.bos_id(), processor.eos_id(), processor.pad_id()) == (3, 0, 2, 1)
+    round_trips = 0
+    for line in SENTENCES + synthetic_lines("myv", 20, seed=5) + synthetic_lines("sme", 20, seed=5):
+        ids = tokenizer(line, add_special_tokens=False)["input_ids"]
+        assert ids == processor.encode(line)
+        normalized = " ".join(line.split())  # SentencePiece folds runs of spaces
+        if tokenizer.unk_token_id not in ids:  # rare capitals fall outside character_coverage 0.9995
+            round_trips += 1
+            assert tokenizer.decode(ids) == normalized == processor.decode(ids)
+    assert round_trips >= 35
+
+
+def test_statistics_file(target_tokenizer_dir):
+    stats = json.loads((target_tokenizer_dir / STATS_FILE_NAME).read_text(encoding="utf-8"))
+    assert stats["vocab_size"] == 300
+    assert stats["special_tokens"]["ids"] == {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 299}
+    corpora = stats["corpora"]
+    assert set(corpora) == {"myv", "sme"}
+    assert corpora["myv"]["lines_used_for_training"] + corpora["sme"]["lines_used_for_training"] == 3000
+    # α = 0.2 flattens 400:200 (p = 2/3) towards uniform
+    assert corpora["myv"]["sampling_probability"] == pytest.approx((2 / 3) ** 0.2 / ((2 / 3) ** 0.2 + (1 / 3) ** 0.2))
+    for corpus in corpora.values():
+        for side in ("new_tokenizer", "source_tokenizer"):
+            figures = corpus[side]
+            assert figures["lines"] == 100 and figures["tokens"] >= figures["words"] > 0
+            assert figures["fertility"] == pytest.approx(figures["tokens"] / figures["words"])
+            assert 0 <= figures["unk_rate"] < 0.05
+
+
+def test_same_seed_same_vocabulary(tmp_path, tiny_corpus_dir, source_model_dir, target_tokenizer_dir):
+    again = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "again"))
+    pieces = [(p.piece, p.score) for p in load_model_proto(again / VOCAB_FILE_NAME).pieces]
+    assert pieces == [(p.piece, p.score) for p in load_model_proto(target_tokenizer_dir / VOCAB_FILE_NAME).pieces]
+    other = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "other", seed=1))
+    assert [p.piece for p in load_model_proto(other / VOCAB_FILE_NAME).pieces] != [p for p, _ in pieces]
+
+
+def test_bpe_option(tmp_path, tiny_corpus_dir, source_model_dir):
+    output = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "bpe", model_type="bpe"))
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    processor = spm.SentencePieceProcessor(model_file=str(output / VOCAB_FILE_NAME))
+    assert len(tokenizer) == 300 and tokenizer.mask_token_id == 299 and tokenizer.unk_token_id == 3
+    for line in SENTENCES:
+        assert tokenizer(line, add_special_tokens=False)["input_ids"] == processor.encode(line)
+
+
+def test_wordpiece_source_layout(tmp_path, tiny_corpus_dir):
+    """A BERT-style source: [PAD] [UNK] [CLS] [SEP] [MASK] first, in its order; generic fast tokenizer."""
+    letters = sorted(set("".join(synthetic_lines("myv", 50, 0) + synthetic_lines("sme", 50, 0))) - {" "})
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters])}
+    source = BertTokenizer(vocab=vocab, do_lower_case=False)
+    assert SpecialTokenLayout.from_tokenizer(source).head == ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+    args = corpus_args(tiny_corpus_dir, "bert-source", tmp_path / "wp")
+    output = train_tokenizer(args, source_tokenizer=source)
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    assert tokenizer.convert_ids_to_tokens(list(range(5))) == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.mask_token_id) == (0, 1, 4)
+    ids = tokenizer("Кованя ломань")["input_ids"]
+    assert ids[0] == 2 and ids[-1] == 3
+
+
+def test_vocabulary_too_large_for_the_data(tmp_path, tiny_corpus_dir, source_model_dir):
+    args = corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "big", vocab_size=50_000)
+    with pytest.raises(
+        VocabularySizeError, match=r"vocab_size=50000 is more than the training text supports; at most"
+    ):
+        train_tokenizer(args)
+    assert not (tmp_path / "big").exists()
+
+
+def test_alpha_and_required_fields_are_checked(tmp_path, tiny_corpus_dir, source_model_dir):
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "x", alpha=0)
+    with pytest.raises(ValueError, match="output_dir is required"):
+        TokenizerTrainingArguments(corpora=["a=b"], source_tokenizer="s")
+
+
+def test_failed_run_keeps_the_previous_tokenizer(tmp_path, tiny_corpus_dir, source_model_dir, target_tokenizer_dir):
+    import shutil
+
+    output = tmp_path / "tok"
+    shutil.copytree(target_tokenizer_dir, output)
+    before = (output / VOCAB_FILE_NAME).read_bytes()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, output))
+    (tmp_path / "empty.txt").write_text("")
+    bad = corpus_args(
+        tiny_corpus_dir, source_model_dir, output, overwrite=True, corpora=[f"myv={tmp_path / 'empty.txt'}"]
+    )
+    with pytest.raises(ValueError, match=r"empty\.txt: file is empty"):
+        train_tokenizer(bad)
+    assert (output / VOCAB_FILE_NAME).read_bytes() == before
+
+
+def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
+    recipe = load_recipe("train_tokenizer")
+    (args,) = recipe.make_parser().parse(
+        [
+            "--corpora",
+            f"myv={tiny_corpus_dir / 'myv.txt'}",
+            f"sme={tiny_corpus_dir / 'sme.txt'}",
+            "--source_tokenizer",
+            str(source_model_dir),
+            "--output_dir",
+            str(tmp_path / "tok"),
+            "--vocab_size",
+            "256",
+            "--num_sample_lines",
+            "2000",
+            "--stats_lines",
+            "50",
+        ]
+    )
+    output = recipe.main(args)
+    assert len(AutoTokenizer.from_pretrained(output)) == 256
