@@ -124,3 +124,16 @@ def test_recipe_main_with_yaml_and_cli(tmp_path, tiny_corpus_dir):
         counts = report["corpora"][name]
         assert counts["dev"] == round(0.1 * counts["lines_out"])
         assert (tmp_path / "out" / name / "train.txt").is_file()
+
+
+def test_outputs_have_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    corpus = crafted_corpus(tmp_path)
+    out = tmp_path / "out"
+    prepare_corpora(DataPreparationArguments(corpora=[f"sme={corpus}"], output_dir=str(out), dev_size=0))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((out / "report.json").stat().st_mode) == 0o666 & ~mask
