@@ -1,0 +1,120 @@
+"""recipes/replace_vocab.py: --help, an in-process main() on tiny data, bad output directories, the configs."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+from langadapt import LangadaptParser
+from langadapt.vocab import PROVENANCE_FILE_NAME, InitOptions, VocabReplacementArguments
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "replace_vocab.py"
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("replace_vocab_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _parse(argv):
+    return LangadaptParser((VocabReplacementArguments, InitOptions)).parse(argv)
+
+
+def test_help():
+    result = subprocess.run([sys.executable, str(RECIPE), "--help"], capture_output=True, text=True, check=True)
+    assert "--init_spec" in result.stdout and "--fasttext_model" in result.stdout
+
+
+def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_tokenizer_dir, tmp_path):
+    output = tmp_path / "model"
+    args = _parse(
+        [
+            "--source_model",
+            str(source_model_dir),
+            "--target_tokenizer",
+            str(target_tokenizer_dir),
+            "--output_dir",
+            str(output),
+            "--init_spec",
+            "script+posn+ident",
+            "--seed",
+            "7",
+        ]
+    )
+    assert _recipe().main(*args) == output
+    model = AutoModelForMaskedLM.from_pretrained(output)
+    tokenizer = AutoTokenizer.from_pretrained(output)
+    assert model.config.vocab_size == len(tokenizer) == 300
+    assert tokenizer.model_max_length == AutoTokenizer.from_pretrained(source_model_dir).model_max_length
+    provenance = json.loads((output / PROVENANCE_FILE_NAME).read_text(encoding="utf-8"))
+    for key in ("source_model", "target_tokenizer", "init_spec", "vocab_size", "seed", "summary", "tokens"):
+        assert key in provenance
+    assert provenance["seed"] == 7 and provenance["init_spec"] == "script+posn+ident"
+    assert provenance["summary"]["counts_per_method"]["ident"] > 0
+    assert len(provenance["tokens"]) == 300
+    assert (output / "sentencepiece.bpe.model").is_file()  # kept from the target tokenizer directory
+    batch = tokenizer(["Ковазя эрзя.", "Mii leat dáppe."], return_tensors="pt", padding=True)
+    loss = model(**batch, labels=batch["input_ids"]).loss
+    assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "message"),
+    [
+        (["--init_spec", "script+bogus"], KeyError, "valid names"),
+        (["--init_spec", "focus", "--fasttext_model", "missing.bin"], FileNotFoundError, "fastText model not found"),
+    ],
+)
+def test_bad_input_writes_nothing(source_model_dir, target_tokenizer_dir, tmp_path, extra, error, message):
+    output = tmp_path / "model"
+    args = _parse(
+        [
+            "--source_model",
+            str(source_model_dir),
+            "--target_tokenizer",
+            str(target_tokenizer_dir),
+            "--output_dir",
+            str(output),
+            *extra,
+        ]
+    )
+    with pytest.raises(error, match=message):
+        _recipe().main(*args)
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_existing_output_dir_is_refused_without_overwrite(source_model_dir, target_tokenizer_dir, tmp_path):
+    output = tmp_path / "model"
+    output.mkdir()
+    (output / "config.json").write_text("{}", encoding="utf-8")
+    argv = [
+        "--source_model",
+        str(source_model_dir),
+        "--target_tokenizer",
+        str(target_tokenizer_dir),
+        "--output_dir",
+        str(output),
+        "--init_spec",
+        "ident",
+    ]
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        _recipe().main(*_parse(argv))
+    assert (output / "config.json").read_text(encoding="utf-8") == "{}"
+    _recipe().main(*_parse([*argv, "--overwrite"]))
+    assert (output / PROVENANCE_FILE_NAME).is_file()
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "recipes" / "configs").glob("*/replace_vocab_*.yaml")))
+def test_configs_parse(config):
+    args, options = _parse([str(config)])
+    assert args.source_model and args.output_dir
+    assert options.init_spec in ("script+posn+ident", "focus")
