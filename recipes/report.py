@@ -1,0 +1,63 @@
+"""Aggregate results JSONs into tables (one per task and regime): rows × languages + average, mean ± std.
+
+Usage:
+    python recipes/report.py --results_dirs runs/finetune --output_prefix benchmarks/results/eval_table
+
+Writes ``PREFIX.md`` (all tables, best bolded: highest mean − std and every result within one std of it) and one
+``PREFIX_<task>_<regime>_<metric>.csv`` per table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import field
+from pathlib import Path
+
+from langadapt import LangadaptParser, atomic_file, setup_logging
+from langadapt.evaluation import collect_results, tables_by_task
+
+logger = logging.getLogger("langadapt")
+
+
+@dataclasses.dataclass
+class ReportArguments:
+    results_dirs: list[str] = field(default_factory=list, metadata={"help": "Directories searched for results.json."})
+    output_prefix: str = field(default="runs/report", metadata={"help": "Output path prefix (.md and .csv)."})
+    row_fields: list[str] = field(
+        default_factory=lambda: ["model"],
+        metadata={"help": "Fields naming a row, e.g. model, or lapt_mode init_method (looked up in results/config)."},
+    )
+
+    def __post_init__(self):
+        if not self.results_dirs:
+            raise ValueError("results_dirs is required")
+
+
+def main(args: ReportArguments) -> list[Path]:
+    setup_logging(logging.INFO)
+    results = collect_results(args.results_dirs)
+    if not results:
+        raise FileNotFoundError(f"no results.json under {args.results_dirs}")
+    tables = tables_by_task(results, row_fields=args.row_fields)
+    prefix = Path(args.output_prefix)
+    written = [prefix.with_suffix(".md")]
+    with atomic_file(written[0]) as out:
+        out.write("\n".join(table.to_markdown() for table in tables))
+    for table in tables:
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", table.title).strip("_").lower()
+        path = prefix.parent / f"{prefix.name}_{slug}.csv"
+        with atomic_file(path) as out:
+            out.write(table.to_csv())
+        written.append(path)
+    logger.info("%d results in %d tables: %s", len(results), len(tables), [str(p) for p in written])
+    return written
+
+
+def make_parser() -> LangadaptParser:
+    return LangadaptParser(ReportArguments)
+
+
+if __name__ == "__main__":
+    main(*make_parser().parse())

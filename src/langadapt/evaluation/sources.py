@@ -1,0 +1,106 @@
+"""Where evaluation data comes from: ``NAME=SOURCE[,SOURCE...]`` specs over local files or Hub datasets.
+
+NAME is the language (or treebank) the results are reported under. A SOURCE is
+
+* a local CoNLL-U file (``*.conllu``) or token/tag file (anything else: ``token<TAB>tag``, IOB2 for NER); or
+* a Hub dataset ``hf:DATASET_ID?config=NAME&split=train`` with a ``tokens`` column and the task's tag column
+  (``upos``, ``ner_tags`` or ``tags``; integer class labels are mapped to their names), plus ``head``/``deprel``
+  for parsing (the `universal_dependencies` layout). ``tags=COLUMN`` picks another tag column.
+
+Several sources of one name are concatenated (e.g. the three splits of a small treebank for zero-shot training).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from .conllu import Sentence, read_conllu
+from .tagfiles import read_tagfile
+
+HUB_PREFIX = "hf:"
+_TAG_COLUMNS = ("upos", "ner_tags", "tags", "pos_tags")
+
+
+class DataSpecError(ValueError):
+    """A data spec is malformed or names a missing file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """A named set of sources, e.g. ``myv=UD_Erzya-JR/myv_jr-ud-train.conllu``."""
+
+    name: str
+    sources: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> DataSpec:
+        name, sep, rest = text.partition("=")
+        if not sep or not name.strip() or not rest.strip():
+            raise DataSpecError(f"data spec {text!r} must look like NAME=SOURCE[,SOURCE...]")
+        sources = tuple(item.strip() for item in rest.split(",") if item.strip())
+        for source in sources:
+            if not source.startswith(HUB_PREFIX) and not Path(source).is_file():
+                raise DataSpecError(f"data spec {name!r}: file not found: {source}")
+        return cls(name=name.strip(), sources=sources)
+
+
+def parse_data_specs(specs: list[str] | tuple[str, ...]) -> list[DataSpec]:
+    """Parse several specs; a name given twice is an error (results would overwrite each other)."""
+    parsed = [DataSpec.parse(spec) for spec in specs]
+    names = [spec.name for spec in parsed]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataSpecError(f"data name(s) given more than once: {duplicates}")
+    return parsed
+
+
+def _load_hub(source: str) -> list[Sentence]:
+    import datasets
+
+    parts = urlsplit(source[len(HUB_PREFIX) :])
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(query) - {"config", "split", "tags"}
+    if unknown:
+        raise DataSpecError(f"{source}: unknown Hub source parameter(s) {sorted(unknown)}; use config, split, tags")
+    dataset_id = (parts.netloc + parts.path).rstrip("/")  # a leading "/" is a local dataset directory
+    data = datasets.load_dataset(dataset_id, query.get("config"), split=query.get("split", "train"))
+    tag_column = query.get("tags") or next((c for c in _TAG_COLUMNS if c in data.column_names), None)
+    if "tokens" not in data.column_names or tag_column not in data.column_names:
+        raise DataSpecError(f"{source}: needs a 'tokens' column and a tag column; has {data.column_names}")
+    feature = data.features[tag_column]
+    names = getattr(getattr(feature, "feature", None), "names", None)
+    sentences = []
+    for index, row in enumerate(data):
+        tags = [names[t] if names is not None else str(t) for t in row[tag_column]]
+        heads = (
+            [int(h) if str(h).isdigit() else -1 for h in row["head"]]
+            if "head" in row and row["head"] is not None
+            else []
+        )
+        deprels = list(row["deprel"]) if "deprel" in row and row["deprel"] is not None else []
+        lines = [
+            "\t".join(
+                [str(i + 1), w, "_", t, "_", "_", str(heads[i]) if heads else "_"]
+                + [deprels[i] if deprels else "_", "_", "_"]
+            )
+            for i, (w, t) in enumerate(zip(row["tokens"], tags))
+        ]
+        sentences.append(Sentence(list(row["tokens"]), tags, heads, deprels, lines, f"{source}#{index}"))
+    return sentences
+
+
+def load_sentences(spec: DataSpec, check_tree: bool = True) -> list[Sentence]:
+    """All sentences of a spec's sources, in order."""
+    sentences: list[Sentence] = []
+    for source in spec.sources:
+        if source.startswith(HUB_PREFIX):
+            sentences.extend(_load_hub(source))
+        elif source.endswith(".conllu"):
+            sentences.extend(read_conllu(source, check_tree=check_tree))
+        else:
+            sentences.extend(read_tagfile(source))
+    if not sentences:
+        raise DataSpecError(f"data {spec.name!r}: no sentences in {list(spec.sources)}")
+    return sentences
