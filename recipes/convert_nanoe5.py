@@ -40,6 +40,10 @@ def main(args: ConversionArguments) -> Path:
     return path
 
 
+def make_parser() -> LangadaptParser:
+    return LangadaptParser(ConversionArguments)
+
+
 if __name__ == "__main__":
-    (conversion_args,) = LangadaptParser(ConversionArguments).parse()
+    (conversion_args,) = make_parser().parse()
     main(conversion_args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -284,13 +283,6 @@ def test_load_encoder_plain_and_peft_adapter(tiny_model_dir, tmp_path):
     merged, _ = load_encoder(str(tmp_path / "adapter"))
     delta = merged.encoder.layer[0].attention.self.query.weight - encoder.encoder.layer[0].attention.self.query.weight
     assert delta.abs().sum() > 0  # the adapter was merged in
-
-
-def test_recipe_help():
-    result = subprocess.run(
-        [sys.executable, str(REPO / "recipes" / "finetune.py"), "--help"], capture_output=True, text=True, check=True
-    )
-    assert "--train_data" in result.stdout and "--regime" in result.stdout
 
 
 @pytest.mark.parametrize(

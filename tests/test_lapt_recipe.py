@@ -49,13 +49,9 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def test_help():
-    out = subprocess.run([sys.executable, str(ROOT / "recipes" / "lapt.py"), "--help"], capture_output=True, text=True)
-    assert out.returncode == 0 and "--lapt_mode" in out.stdout and "--freeze_transformer_steps" in out.stdout
-
-
-def test_configs_parse():
-    configs = sorted((ROOT / "recipes" / "configs").glob("*/lapt_*.yaml"))
+def test_paper_configs_keep_the_paper_defaults():
+    # recipes/configs/uralic holds the papers' settings; the demo's configs are deliberately tiny.
+    configs = sorted((ROOT / "recipes" / "configs" / "uralic").glob("lapt_*.yaml"))
     assert len(configs) >= 3
     for config in configs:
         _, lapt_args, training_args = parse_lapt([str(config)])

