@@ -15,6 +15,7 @@ from langadapt.tokenization import (
     TokenizerTrainingArguments,
     VocabularySizeError,
     load_model_proto,
+    processor_from_proto,
     train_tokenizer,
 )
 from tests.conftest import synthetic_lines
@@ -170,3 +171,36 @@ def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
     )
     output = recipe.main(args)
     assert len(AutoTokenizer.from_pretrained(output)) == 256
+
+
+def test_equal_score_segmentations_are_ties_not_mismatches():
+    """SentencePiece and `tokenizers` break Viterbi ties differently; a real difference must still raise."""
+    from langadapt.tokenization import TokenizerMismatchError, apply_layout, verify_against_sentencepiece
+    from langadapt.tokenization.hf_tokenizer import _is_tie
+    from langadapt.tokenization.sentencepiece_model import model_pb2
+
+    proto = model_pb2.ModelProto()
+    proto.trainer_spec.model_type = model_pb2.TrainerSpec.UNIGRAM
+    for piece, score in [("<unk>", 0.0), ("▁a", -1.0), ("...", -3.0), (".", -1.0), ("▁", -2.0), ("..", -2.5)]:
+        proto.pieces.add(piece=piece, score=score, type=2 if piece == "<unk>" else 1)
+    proto = apply_layout(proto, SpecialTokenLayout.xlm_roberta())
+    ids = {p.piece: i for i, p in enumerate(proto.pieces)}
+    dots, dot = ids["..."], ids["."]
+    assert _is_tie(proto, [dots, dot, dot], [dot, dot, dots])  # -5 either way, same text
+    assert not _is_tie(proto, [dots, dot], [ids[".."], ids[".."]])  # same text, -4 vs -5: a real difference
+    assert not _is_tie(proto, [dots], [dot])  # different text
+
+    class FixedTokenizer:  # answers every line with the given ids; names pieces like the proto
+        def __init__(self, answer):
+            self.answer = answer
+
+        def convert_ids_to_tokens(self, i):
+            return proto.pieces[i].piece
+
+        def __call__(self, line, add_special_tokens=False):
+            return {"input_ids": self.answer}
+
+    processor_ids = processor_from_proto(proto).encode("a .....")
+    assert verify_against_sentencepiece(FixedTokenizer(processor_ids), proto, ["a ....."]) == 0
+    with pytest.raises(TokenizerMismatchError, match="ids differ"):
+        verify_against_sentencepiece(FixedTokenizer([ids["▁a"]]), proto, ["a ....."])

@@ -1,0 +1,133 @@
+"""Reproduce [ES] Table 1 in miniature: init methods × LAPT modes × fine-tuning seeds, resumable.
+
+Usage (from the repository root):
+    # CPU budget (2 cores, a few hours): Erzya FULL rows first, then EMB, then North Sami
+    nohup python benchmarks/replication/run.py --budget cpu > runs/replication.log 2>&1 &
+    # the same grid at a larger budget on a GPU
+    python benchmarks/replication/run.py --budget gpu
+    # a slice, a listing, a budget override, the table
+    python benchmarks/replication/run.py --budget cpu --language myv --lapt_mode full --seeds 1
+    python benchmarks/replication/run.py --budget cpu --list
+    python benchmarks/replication/run.py --budget cpu --lapt_steps 50     # any Budget field (grid.py)
+    python benchmarks/replication/run.py --budget cpu --report_only
+
+One results JSON per unit (language, init method, LAPT mode, fine-tuning seed) under
+``results/<budget>/<lang>/<mode>/<init>/seed<N>/results.json``; a rerun skips finished units and reuses every
+complete stage under ``--work_dir`` (default ``runs/replication/<budget>``). After each unit the table is
+rewritten (``--report_output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from grid import HERE, NO_LAPT, Budget, StagePaths, Unit, enumerate_units, load_budget, pending_units  # noqa: E402
+from stages import REPO, resolve_source, run_unit  # noqa: E402
+from tables import write_report  # noqa: E402
+
+from langadapt import setup_logging  # noqa: E402
+
+logger = logging.getLogger("langadapt.replication")
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budget]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Other --options: Budget fields.")
+    parser.add_argument("--budget", default="cpu", help="configs/<name>.yaml or a YAML path (default: cpu).")
+    parser.add_argument("--language", nargs="*", help="Only these languages.")
+    parser.add_argument("--lapt_mode", nargs="*", help="Only these LAPT modes ('none' = off the shelf).")
+    parser.add_argument("--init", nargs="*", help="Only these init methods ('source' = source vocabulary).")
+    parser.add_argument("--seeds", nargs="*", type=int, help="Only these fine-tuning seeds.")
+    parser.add_argument("--work_dir", help="Cached stages (default runs/replication/<budget>).")
+    parser.add_argument("--results_dir", help="Unit JSONs (default benchmarks/replication/results/<budget>).")
+    parser.add_argument("--report_output", help="Table (default benchmarks/results/replication_<budget>.md).")
+    parser.add_argument("--list", action="store_true", help="List the units (pending or done) and exit.")
+    parser.add_argument("--report_only", action="store_true", help="Only rewrite the table.")
+    parser.add_argument("--max_units", type=int, help="Stop after this many units (e.g. to time one).")
+    args, overrides = parser.parse_known_args(argv)
+    budget = load_budget(args.budget, overrides)
+    args.work_dir = Path(args.work_dir or REPO / "runs" / "replication" / budget.name)
+    args.results_dir = Path(args.results_dir or HERE / "results" / budget.name)
+    args.report_output = Path(args.report_output or REPO / "benchmarks" / "results" / f"replication_{budget.name}.md")
+    return args, budget
+
+
+class Eta:
+    """Remaining time from the stage times measured so far: LAPT per mode (one run per model), FT per unit."""
+
+    def __init__(self) -> None:
+        self.lapt: dict[str, list[float]] = defaultdict(list)
+        self.finetune: list[float] = []
+
+    def add(self, unit: Unit, record: dict) -> None:
+        times = record["harness_wall_time_s"]
+        if unit.mode != NO_LAPT and times["prepare"] > 1.0:  # > 1 s: this unit built the model
+            self.lapt[unit.mode].append(times["prepare"])
+        self.finetune.append(times["finetune"])
+
+    def remaining(self, units: list[Unit]) -> float | None:
+        if not self.finetune:
+            return None
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        every = [t for ts in self.lapt.values() for t in ts]
+        models = {u.model_key for u in units if u.mode != NO_LAPT}
+        lapt = sum(mean(self.lapt.get(mode) or every or [0.0]) for _, _, mode in models)
+        return lapt + mean(self.finetune) * len(units)
+
+
+def main(argv: list[str] | None = None) -> list[Unit]:
+    args, budget = parse_args(argv)
+    setup_logging("INFO")
+    units = enumerate_units(budget, args.language, args.lapt_mode, args.init, args.seeds)
+    todo = pending_units(units, args.results_dir)
+    if args.list:
+        for unit in units:
+            print(("todo " if unit in todo else "done ") + unit.name)
+        print(f"{len(units) - len(todo)}/{len(units)} units done ({args.results_dir})")
+        return todo
+    if args.report_only:
+        write_report(args.results_dir, args.report_output, budget)
+        return todo
+    if budget.num_threads:
+        import torch
+
+        torch.set_num_threads(budget.num_threads)
+    logger.info("budget %s: %d units, %d to run; work dir %s", budget.name, len(units), len(todo), args.work_dir)
+    paths, source, eta = StagePaths(args.work_dir), resolve_source(budget), Eta()
+    failed: dict[tuple[str, str, str], str] = {}
+    for done, unit in enumerate(todo[: args.max_units], start=1):
+        started = time.time()
+        logger.info("=== unit %d/%d: %s", done, len(todo), unit.name)
+        if unit.model_key in failed:  # its model could not be built: the other seeds would fail the same way
+            logger.error("=== %s skipped: %s", unit.name, failed[unit.model_key])
+            continue
+        try:
+            record = run_unit(budget, paths, unit, args.results_dir, source)
+        except Exception as err:  # one broken stage must not stop the rest of a multi-hour grid
+            logger.exception("=== %s failed", unit.name)
+            failed[unit.model_key] = f"{type(err).__name__}: {err}"
+            continue
+        eta.add(unit, record)
+        remaining = eta.remaining(todo[done:])
+        logger.info(
+            "=== %s: accuracy %.4f in %.0f s; ETA for the %d remaining units: %s",
+            unit.name,
+            record["metrics"]["accuracy"],
+            time.time() - started,
+            len(todo) - done,
+            "unknown" if remaining is None else f"{remaining / 3600:.1f} h",
+        )
+        write_report(args.results_dir, args.report_output, budget)
+    for key, error in failed.items():
+        logger.error("=== failed model %s: %s", "/".join(key), error)
+    return pending_units(units, args.results_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The harness's stages, each cached in the work directory and reused when complete (atomic directories).
+
+tokenizer (per language) → fastText (per language, FOCUS only) → replaced model (per language and init) →
+LAPT (per language, init and mode; the source vocabulary gets a fresh MLM head first) → fine-tuning (per seed).
+Stages call the recipes' ``main()`` so the harness runs exactly what a user would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from grid import NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, Unit
+
+from langadapt import atomic_directory, write_json
+
+logger = logging.getLogger("langadapt.replication")
+REPO = Path(__file__).resolve().parents[2]
+PARTIAL = ".partial"
+FAILED_TOKENIZERS: dict[Path, Exception] = {}  # this process's failed tokenizer stages
+
+
+@cache
+def recipe(name: str):
+    """A recipe module (``recipes/<name>.py``) loaded from its file: the harness calls its ``main()``."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", REPO / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def resolve_source(budget: Budget) -> str:
+    """The source model directory; 'e5-small' is multilingual-e5-small converted locally (no Hub access)."""
+    if budget.source_model == "e5-small":
+        from langadapt.models import load_e5_small
+
+        return str(load_e5_small())
+    return budget.source_model
+
+
+def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: str) -> Path:
+    """A ``vocab_size`` SentencePiece unigram tokenizer trained on this language's LAPT text alone ([ES])."""
+    from langadapt.tokenization import TokenizerTrainingArguments
+
+    output = paths.tokenizer(language)
+    if output.is_dir():
+        return output
+    if output in FAILED_TOKENIZERS:  # every init method of the language needs it: fail fast, do not retrain
+        raise FAILED_TOKENIZERS[output]
+    args = TokenizerTrainingArguments(
+        corpora=[f"{language}={budget.spec('lapt_train', language)}"],
+        stats_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
+        source_tokenizer=source,
+        output_dir=str(output),
+        vocab_size=budget.vocab_size,
+        num_sample_lines=budget.tokenizer_sample_lines,
+        seed=42,
+    )
+    try:
+        return recipe("train_tokenizer").main(args)
+    except Exception as err:
+        FAILED_TOKENIZERS[output] = err
+        raise
+
+
+def ensure_fasttext(budget: Budget, paths: StagePaths, language: str) -> Path:
+    """FOCUS's fastText model on the LAPT text tokenized with the new tokenizer, once per language."""
+    from transformers import AutoTokenizer
+
+    from langadapt.vocab import train_fasttext
+
+    output = paths.fasttext(language)
+    if output.is_file():
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + PARTIAL)
+    tokenizer = AutoTokenizer.from_pretrained(paths.tokenizer(language))
+    train_fasttext([budget.spec("lapt_train", language)], tokenizer, tmp, threads=budget.fasttext_threads)
+    os.replace(tmp, output)
+    return output
+
+
+def ensure_source_mlm(paths: StagePaths, source: str) -> Path:
+    """The source with an MLM head (fresh for a sentence encoder such as e5): the full-vocabulary LAPT input."""
+    from langadapt.vocab import load_source_model, with_mlm_head
+
+    output = paths.source_mlm()
+    if output.is_dir():
+        return output
+    model, tokenizer, _ = load_source_model(source)
+    model = with_mlm_head(model, seed=42)
+    with atomic_directory(output) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return output
+
+
+def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str, source: str) -> Path:
+    """The source with this language's tokenizer and embeddings re-initialised by ``init``."""
+    from langadapt.vocab import InitOptions, VocabReplacementArguments
+
+    output = paths.replaced(language, init)
+    if output.is_dir():
+        return output
+    tokenizer = ensure_tokenizer(budget, paths, language, source)
+    fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
+    args = VocabReplacementArguments(source_model=source, target_tokenizer=str(tokenizer), output_dir=str(output))
+    options = InitOptions(init_spec=init, seed=42, fasttext_model=fasttext, fasttext_threads=budget.fasttext_threads)
+    recipe("replace_vocab").main(args, options)
+    return output
+
+
+def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mode: str, source: str) -> Path:
+    """LAPT of the (replaced or source-vocabulary) model; trains in ``<dir>.partial`` (resumed from its last
+    checkpoint after a kill) and becomes ``<dir>`` once ``lapt_results.json`` is written."""
+    from langadapt.lapt import LaptArguments, LaptTrainingArguments, ModelArguments
+
+    output = paths.lapt(language, init, mode)
+    if (output / "lapt_results.json").is_file():
+        return output
+    if init == SOURCE_VOCAB:
+        model_dir = ensure_source_mlm(paths, source)
+    else:
+        model_dir = ensure_replaced(budget, paths, language, init, source)
+    partial = output.with_name(output.name + PARTIAL)
+    resume = partial.is_dir() and any(partial.glob("checkpoint-*/trainer_state.json"))
+    lapt_args = LaptArguments(
+        train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
+        dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
+        dev_draws=budget.lapt_dev_draws,
+        max_seq_length=budget.lapt_max_seq_length,
+        lapt_mode=mode,
+        freeze_transformer_steps=budget.freeze_steps,
+        resume=resume,
+        overwrite=not resume,
+    )
+    training_args = LaptTrainingArguments(
+        output_dir=str(partial),
+        max_steps=budget.lapt_steps,
+        per_device_train_batch_size=budget.lapt_batch_size,
+        per_device_eval_batch_size=budget.lapt_batch_size,
+        gradient_accumulation_steps=budget.lapt_gradient_accumulation,
+        learning_rate=budget.lapt_learning_rate,
+        max_grad_norm=budget.lapt_max_grad_norm,
+        eval_steps=budget.lapt_eval_steps,
+        save_steps=budget.lapt_eval_steps,
+        logging_steps=max(1, budget.lapt_eval_steps // 4),
+        seed=budget.lapt_seed,
+        use_cpu=budget.use_cpu,
+        disable_tqdm=True,
+        report_to="none",
+    )
+    recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
+    for checkpoint in partial.glob("checkpoint-*"):  # best/ is all later stages need
+        shutil.rmtree(checkpoint)
+    if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
+        shutil.rmtree(output)
+    os.replace(partial, output)
+    return output
+
+
+def lapt_summary(lapt_dir: Path | None) -> dict[str, Any] | None:
+    """The compute and quality figures of a LAPT run that go into each unit's results JSON."""
+    if lapt_dir is None:
+        return None
+    results = json.loads((lapt_dir / "lapt_results.json").read_text(encoding="utf-8"))
+    return {
+        "dir": str(lapt_dir),
+        "steps": results["steps"],
+        "global_batch_size": results["global_batch_size"],
+        "vocab_size": results["vocab_size"],
+        "trainable_parameters": results["trainable_parameters"],
+        "flops": results["flops"]["total"],
+        "wall_time_s": results["wall_time_s"],
+        "best_dev_loss": results["best_dev_loss"],
+        "best_step": results["best_step"],
+        "nonfinite_events": len(results["nonfinite_events"]),
+    }
+
+
+def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, source: str) -> dict[str, Any]:
+    """Build (or reuse) the unit's model, fine-tune and test it for the unit's seed, write its results JSON."""
+    from langadapt.evaluation import EvalDataArguments, EvalModelArguments, FinetuneArguments, unit_dir
+
+    start = time.time()
+    lapt_dir = None
+    if unit.mode == NO_LAPT:
+        model_path = source
+    else:
+        lapt_dir = ensure_lapt(budget, paths, unit.language, unit.init, unit.mode, source)
+        model_path = str(lapt_dir / "best")
+    prepared = time.time()
+    label = f"{unit.language}__{unit.mode}__{unit.init}"
+    data_args = EvalDataArguments(
+        task="pos",
+        train_data=[f"{unit.language}={budget.spec('ud_train', unit.language)}"],
+        test_data=[f"{unit.language}={budget.spec('ud_test', unit.language)}"],
+        regime="full",
+        dev_size=budget.ft_dev_size,
+        max_train_sentences=budget.ft_max_train_sentences,
+        max_dev_sentences=budget.ft_max_dev_sentences,
+        max_test_sentences=budget.ft_max_test_sentences,
+        max_length=budget.ft_max_length,
+        seeds=[unit.seed],
+    )
+    model_args = EvalModelArguments(model_name_or_path=model_path, model_label=label)
+    training_args = FinetuneArguments(
+        output_dir=str(paths.finetune()),
+        learning_rate=budget.ft_learning_rate,
+        per_device_train_batch_size=budget.ft_batch_size,
+        per_device_eval_batch_size=budget.ft_batch_size,
+        num_train_epochs=budget.ft_epochs,
+        eval_every_epochs=budget.ft_eval_every_epochs,
+        patience_epochs=budget.ft_patience_epochs,
+        use_cpu=budget.use_cpu,
+        disable_tqdm=True,
+        report_to="none",
+    )
+    recipe("finetune").main(data_args, model_args, training_args)
+    result_file = unit_dir(paths.finetune(), label, "pos", "full", unit.language, unit.seed) / "results.json"
+    record = json.loads(result_file.read_text(encoding="utf-8"))
+    record.update(
+        init_method=unit.init,
+        lapt_mode=unit.mode,
+        budget=budget.name,
+        unit=unit.name,
+        lapt=lapt_summary(lapt_dir),
+        harness_wall_time_s={"prepare": round(prepared - start, 1), "finetune": round(time.time() - prepared, 1)},
+    )
+    write_json(unit.results_path(results_dir), record)
+    return record

@@ -1,0 +1,140 @@
+"""The replication table: `langadapt.evaluation`'s report table with compute columns and [ES]'s figures.
+
+Rows (LAPT mode / init method) follow [ES] Table 1's order; cells are UPOS accuracy mean ± std over seeds
+(×100); extra columns give the seeds per language, the LAPT FLOPs and wall time of the row's LAPT runs (mean
+over languages; one LAPT run per model, shared by its seeds), the fine-tuning wall time per seed, and [ES]'s
+Erzya figure (XLM-R base, 32k vocabulary, 100k steps) where the paper has the row.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grid import INIT_METHODS, NO_LAPT, SOURCE_VOCAB, Budget
+
+from langadapt import atomic_file
+from langadapt.evaluation import build_table, collect_results
+
+# [ES] Table 1, Erzya UD POS accuracy (METHODS.md §7); FOCUS there is FOCUS+IDENT.
+ES_TABLE_1 = {
+    f"{NO_LAPT} / {SOURCE_VOCAB}": 56.3,
+    f"full / {SOURCE_VOCAB}": 85.1,
+    "full / random": 53.3,
+    "full / ident": 59.1,
+    "full / script": 71.5,
+    "full / script+posn": 74.6,
+    "full / script+posn+ident": 79.0,
+    "full / focus": 76.1,
+    "emb / random": 46.3,
+    "emb / script+posn+ident": 55.6,
+    "emb / focus": 48.6,
+}
+MODE_ORDER = (NO_LAPT, "full", "emb")
+INIT_ORDER = (SOURCE_VOCAB, *INIT_METHODS)
+
+
+def row_order(row: str) -> tuple[int, int, str]:
+    mode, _, init = row.partition(" / ")
+    rank = lambda values, v: values.index(v) if v in values else len(values)  # noqa: E731
+    return rank(MODE_ORDER, mode), rank(INIT_ORDER, init), row
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _lapt_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    runs = {r["lapt"]["dir"]: r["lapt"] for r in records if r.get("lapt")}
+    return list(runs.values())
+
+
+def seeds_column(records: list[dict[str, Any]]) -> str:
+    per_language: dict[str, set] = {}
+    for r in records:
+        per_language.setdefault(r["language"], set()).add(r["seed"])
+    return ", ".join(f"{lang} {len(seeds)}" for lang, seeds in sorted(per_language.items()))
+
+
+def flops_column(records: list[dict[str, Any]]) -> str:
+    value = _mean([run["flops"] for run in _lapt_runs(records)])
+    return "0" if value is None else f"{value:.2e}"
+
+
+def lapt_wall_column(records: list[dict[str, Any]]) -> str:
+    value = _mean([run["wall_time_s"] for run in _lapt_runs(records)])
+    return "0" if value is None else f"{value / 60:.1f} min"
+
+
+def finetune_wall_column(records: list[dict[str, Any]]) -> str:
+    return f"{_mean([r['wall_time_s'] for r in records]) / 60:.1f} min"
+
+
+def build_replication_table(results: list[dict[str, Any]], title: str = ""):
+    table = build_table(
+        results,
+        "accuracy",
+        row_fields=("lapt_mode", "init_method"),
+        extra={
+            "seeds": seeds_column,
+            "LAPT FLOPs": flops_column,
+            "LAPT wall": lapt_wall_column,
+            "FT wall / seed": finetune_wall_column,
+            "[ES] myv": lambda records: "",  # filled below from the row name
+        },
+        title=title,
+    )
+    table.rows.sort(key=row_order)
+    table.extra["[ES] myv"] = {row: f"{ES_TABLE_1[row]:.1f}" if row in ES_TABLE_1 else "" for row in table.rows}
+    return table
+
+
+def rank_agreement(table, column: str = "myv") -> tuple[float, int] | None:
+    """Kendall's τ between our means and [ES] Table 1 over the rows both have (None if fewer than 3)."""
+    from scipy.stats import kendalltau
+
+    rows = [r for r in table.rows if r in ES_TABLE_1 and (r, column) in table.cells]
+    if len(rows) < 3:
+        return None
+    tau = kendalltau([table.cells[r, column].mean for r in rows], [ES_TABLE_1[r] for r in rows]).statistic
+    return float(tau), len(rows)
+
+
+def _relative(path: str | Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except ValueError:
+        return str(path)
+
+
+def write_report(results_dir: str | Path, output: str | Path, budget: Budget) -> Path | None:
+    """Rewrite the Markdown table from every unit JSON under ``results_dir`` (nothing if there is none)."""
+    results = collect_results([results_dir]) if Path(results_dir).is_dir() else []
+    if not results:
+        return None
+    table = build_replication_table(
+        results, title=f"UD POS accuracy (full regime, 300 train sentences as dev), budget {budget.name}"
+    )
+    agreement = rank_agreement(table)
+    lines = [
+        f"# Replication of [ES] Table 1 in miniature — budget `{budget.name}`",
+        "",
+        f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/run.py --budget "
+        f"{budget.name} --report_only` from {len(results)} unit results in `{_relative(results_dir)}`.",
+        f"Source multilingual-e5-small; {budget.vocab_size}-token per-language unigram vocabularies; LAPT "
+        f"{budget.lapt_steps} steps × batch {budget.lapt_batch_size * budget.lapt_gradient_accumulation} × "
+        f"{budget.lapt_max_seq_length} tokens (FULL: body frozen for {budget.freeze_steps} steps), lr "
+        f"{budget.lapt_learning_rate}; fine-tuning up to {budget.ft_epochs} epochs, lr {budget.ft_learning_rate}, "
+        f"batch {budget.ft_batch_size}. Cells: mean ± std over fine-tuning seeds (×100); `seeds` counts them.",
+        "",
+        table.to_markdown(),
+    ]
+    if agreement is not None:
+        lines.append(
+            f"Kendall τ between our Erzya means and [ES] Table 1 over {agreement[1]} rows: {agreement[0]:.2f}."
+        )
+    with atomic_file(output) as out:
+        out.write("\n".join(lines) + "\n")
+    return Path(output)
