@@ -50,14 +50,7 @@ class TextSource:
         text = text.strip()
         if not text.startswith(HUB_PREFIX):
             return cls(location=text)
-        parts = urlsplit(text[len(HUB_PREFIX) :])
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        unknown = set(query) - {"config", "split", "column"}
-        if unknown:
-            raise CorpusError(f"{text}: unknown Hub source parameter(s) {sorted(unknown)}; use config, split, column")
-        dataset_id = (parts.netloc + parts.path).strip("/")
-        if not dataset_id:
-            raise CorpusError(f"{text}: missing dataset id after '{HUB_PREFIX}'")
+        dataset_id, query = parse_hub_query(text, ("config", "split", "column"))
         return cls(
             location=HUB_PREFIX + dataset_id,
             hub_config=query.get("config"),
@@ -73,6 +66,35 @@ class TextSource:
         )
 
 
+def split_named_spec(spec: str, what: str = "corpus") -> tuple[str, list[str]]:
+    """``NAME=A,B`` → ``("NAME", ["A", "B"])``: the syntax shared by corpus specs and evaluation data specs."""
+    name, sep, rest = spec.partition("=")
+    items = [item.strip() for item in rest.split(",") if item.strip()]
+    if not sep or not name.strip() or not items:
+        raise CorpusError(f"{what} spec {spec!r} must look like NAME=SOURCE[,SOURCE...]")
+    return name.strip(), items
+
+
+def check_unique_names(names: list[str], what: str = "corpus") -> None:
+    """A name given twice would be sampled as two units, or write over its own results."""
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CorpusError(f"{what} name(s) given more than once: {duplicates}")
+
+
+def parse_hub_query(source: str, allowed: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """``hf:ID?key=value&...`` → (dataset id, parameters); a parameter outside ``allowed`` is an error."""
+    parts = urlsplit(source[len(HUB_PREFIX) :])
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(query) - set(allowed)
+    if unknown:
+        raise CorpusError(f"{source}: unknown Hub source parameter(s) {sorted(unknown)}; use {', '.join(allowed)}")
+    dataset_id = (parts.netloc + parts.path).rstrip("/")  # a leading "/" is a local dataset directory
+    if not dataset_id:
+        raise CorpusError(f"{source}: missing dataset id after '{HUB_PREFIX}'")
+    return dataset_id, query
+
+
 @dataclass(frozen=True)
 class CorpusSpec:
     """A sampling unit (a language or a group of languages) and its text sources."""
@@ -82,12 +104,9 @@ class CorpusSpec:
 
     @classmethod
     def parse(cls, spec: str) -> CorpusSpec:
-        name, sep, rest = spec.partition("=")
-        name = name.strip()
-        if not sep or not name or not rest.strip():
-            raise CorpusError(f"corpus spec {spec!r} must look like NAME=SOURCE[,SOURCE...]")
+        name, items = split_named_spec(spec)
         sources: list[TextSource] = []
-        for item in rest.split(","):
+        for item in items:
             source = TextSource.parse(item)
             if source.is_hub:
                 sources.append(source)
@@ -102,10 +121,7 @@ class CorpusSpec:
 def parse_corpus_specs(specs: list[str] | tuple[str, ...]) -> list[CorpusSpec]:
     """Parse several specs; a name given twice is an error (it would be sampled as two units)."""
     parsed = [CorpusSpec.parse(spec) for spec in specs]
-    names = [spec.name for spec in parsed]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise CorpusError(f"corpus name(s) given more than once: {duplicates}")
+    check_unique_names([spec.name for spec in parsed])
     if not parsed:
         raise CorpusError("no corpus given")
     return parsed

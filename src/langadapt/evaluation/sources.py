@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
+from ..data.corpus import HUB_PREFIX, CorpusError, check_unique_names, parse_hub_query, split_named_spec
 from .conllu import Sentence, read_conllu
 from .tagfiles import read_tagfile
 
-HUB_PREFIX = "hf:"
 _TAG_COLUMNS = ("upos", "ner_tags", "tags", "pos_tags")
 
 
-class DataSpecError(ValueError):
+class DataSpecError(CorpusError):
     """A data spec is malformed or names a missing file."""
 
 
@@ -36,35 +35,33 @@ class DataSpec:
 
     @classmethod
     def parse(cls, text: str) -> DataSpec:
-        name, sep, rest = text.partition("=")
-        if not sep or not name.strip() or not rest.strip():
-            raise DataSpecError(f"data spec {text!r} must look like NAME=SOURCE[,SOURCE...]")
-        sources = tuple(item.strip() for item in rest.split(",") if item.strip())
+        try:
+            name, sources = split_named_spec(text, what="data")
+        except CorpusError as err:
+            raise DataSpecError(str(err)) from err
         for source in sources:
             if not source.startswith(HUB_PREFIX) and not Path(source).is_file():
                 raise DataSpecError(f"data spec {name!r}: file not found: {source}")
-        return cls(name=name.strip(), sources=sources)
+        return cls(name=name, sources=tuple(sources))
 
 
 def parse_data_specs(specs: list[str] | tuple[str, ...]) -> list[DataSpec]:
     """Parse several specs; a name given twice is an error (results would overwrite each other)."""
     parsed = [DataSpec.parse(spec) for spec in specs]
-    names = [spec.name for spec in parsed]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise DataSpecError(f"data name(s) given more than once: {duplicates}")
+    try:
+        check_unique_names([spec.name for spec in parsed], what="data")
+    except CorpusError as err:
+        raise DataSpecError(str(err)) from err
     return parsed
 
 
 def _load_hub(source: str) -> list[Sentence]:
     import datasets
 
-    parts = urlsplit(source[len(HUB_PREFIX) :])
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    unknown = set(query) - {"config", "split", "tags"}
-    if unknown:
-        raise DataSpecError(f"{source}: unknown Hub source parameter(s) {sorted(unknown)}; use config, split, tags")
-    dataset_id = (parts.netloc + parts.path).rstrip("/")  # a leading "/" is a local dataset directory
+    try:
+        dataset_id, query = parse_hub_query(source, ("config", "split", "tags"))
+    except CorpusError as err:
+        raise DataSpecError(str(err)) from err
     data = datasets.load_dataset(dataset_id, query.get("config"), split=query.get("split", "train"))
     tag_column = query.get("tags") or next((c for c in _TAG_COLUMNS if c in data.column_names), None)
     if "tokens" not in data.column_names or tag_column not in data.column_names:
