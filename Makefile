@@ -3,7 +3,7 @@
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
-SOURCES := src recipes tests benchmarks
+SOURCES := src recipes tests benchmarks scripts
 
 install: $(VENV)/.installed
 
