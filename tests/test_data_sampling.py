@@ -88,3 +88,17 @@ def test_gzip_sources_are_cached_then_sampled(tmp_path):
     (spec,) = parse_corpus_specs([f"g={tmp_path / 'g.txt.gz'}"])
     sampler = build_sampler([spec], alpha=1.0, cache_dir=tmp_path / "cache")
     assert sorted({line for _, line in sampler.sample(50)}) == ["a b", "c d"]
+
+
+def test_undecodable_bytes_are_reported_before_sampling(tmp_path):
+    from langadapt.data import CorpusError
+
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"fine line\nbad \xff line\n")
+    (spec,) = parse_corpus_specs([f"bad={path}"])
+    with pytest.raises(CorpusError, match=r"bad\.txt:2: invalid UTF-8 at byte 4"):
+        build_sampler([spec], alpha=0.2)
+    replaced = build_sampler([spec], alpha=0.2, cache_dir=tmp_path / "cache", errors="replace")
+    assert {line for _, line in replaced.sample(20)} == {"fine line", "bad \ufffd line"}
+    skipped = build_sampler([spec], alpha=0.2, cache_dir=tmp_path / "cache2", errors="skip")
+    assert {line for _, line in skipped.sample(20)} == {"fine line"}

@@ -110,7 +110,10 @@ class LangadaptParser(HfArgumentParser):
         if remaining:
             self.error(f"unknown options: {' '.join(remaining)}")
         if getattr(namespace, "config", None) is not None:
-            self.error(f"unexpected positional argument {namespace.config!r} (a config file must end in .yaml)")
+            self.error(
+                f"unexpected positional argument {namespace.config!r}: the YAML config file must be the first "
+                "argument and end in .yaml or .yml"
+            )
         outputs = []
         for dtype in self.dataclass_types:
             keys = {f.name for f in dataclasses.fields(dtype) if f.init}

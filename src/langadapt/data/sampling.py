@@ -45,10 +45,19 @@ def alpha_probabilities(line_counts: Mapping[str, int], alpha: float) -> dict[st
     return {name: weight / norm for name, weight in weights.items()}
 
 
+def _check_utf8(raw: bytes, path: Path, line_number: int) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(
+            f"{path}:{line_number}: invalid UTF-8 at byte {err.start} (use --errors replace or --errors skip to continue)"
+        ) from err
+
+
 class LinePool:
     """Random access to the non-blank lines of one or more plain-text files via an index of byte offsets."""
 
-    def __init__(self, paths: Sequence[str | Path], cap: int | None = None):
+    def __init__(self, paths: Sequence[str | Path], cap: int | None = None, check_utf8: bool = True):
         self.paths = [Path(p) for p in paths]
         file_ids, offsets = [], []
         for file_id, path in enumerate(self.paths):
@@ -56,7 +65,9 @@ class LinePool:
                 raise CorpusError(f"{path}: file not found")
             with open(path, "rb") as handle:
                 position = 0
-                for raw in handle:
+                for line_number, raw in enumerate(handle, start=1):
+                    if check_utf8:
+                        _check_utf8(raw, path, line_number)
                     if raw.strip():
                         file_ids.append(file_id)
                         offsets.append(position)
@@ -124,7 +135,7 @@ class LinePool:
                 if cap is not None and written >= cap:
                     break
         os.replace(tmp_path, cache_path)
-        return cls([cache_path], cap=cap)
+        return cls([cache_path], cap=cap, check_utf8=False)  # written by us from already-decoded lines
 
 
 class AlphaSampler:
