@@ -18,7 +18,9 @@ SECTIONS = [
     ("LAPT: masked-positions-only MLM head", "lapt_mlm_head.md"),
     ("LAPT: real CPU run", "lapt_real_run.md"),
     ("Evaluation: multilingual-e5-small without LAPT", "eval_e5_baseline.md"),
-    ("Replication of [ES] Table 1 in miniature", "replication_cpu.md"),
+    ("Replication of [ES] Table 1 in miniature: reading", "replication_table.md"),
+    ("Replication, `cpu` budget: table", "replication_cpu.md"),
+    ("Replication, `cpu_long` budget: table", "replication_cpu_long.md"),
 ]
 
 HEADER = """# Benchmarks
