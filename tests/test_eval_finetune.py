@@ -305,3 +305,62 @@ def test_early_stopping_and_best_checkpoint(tiny_model_dir, ud_files, tmp_path):
     (path,) = finetune.main(*_args(argv))
     results = json.loads(path.read_text())
     assert results["steps"] == 6 and results["best_dev"]["step"] == 3 and results["epochs_run"] == pytest.approx(2)
+
+
+def test_compact_vocabulary_is_the_same_run_and_saves_the_full_matrix(tiny_model_dir, ud_files, tmp_path):
+    # The synthetic words use Latin letters only, so the Cyrillic rows are never read: compaction drops them.
+    runs = {}
+    for compact in ("true", "false"):
+        out = tmp_path / compact
+        argv = [
+            *("--task", "pos", "--model_name_or_path", str(tiny_model_dir), "--output_dir", str(out)),
+            *("--train_data", f"xx={ud_files['train']}", "--test_data", f"xx={ud_files['test']}", *COMMON),
+            *("--num_train_epochs", "2", "--compact_vocabulary", compact, "--save_model", "true"),
+        ]
+        (path,) = finetune.main(*_args(argv))
+        saved = path.parent.parent / "seed1.model"
+        runs[compact] = (
+            json.loads(path.read_text()),
+            (path.parent / "predictions.conllu").read_text(),
+            load_encoder(str(saved))[0].get_input_embeddings().weight.detach(),
+        )
+    (r_compact, p_compact, w_compact), (r_plain, p_plain, w_plain) = runs["true"], runs["false"]
+    original = load_encoder(str(tiny_model_dir))[0].get_input_embeddings().weight.detach()
+    assert r_compact["metrics"] == pytest.approx(r_plain["metrics"]) and p_compact == p_plain
+    assert r_compact["train_loss"] == pytest.approx(r_plain["train_loss"], rel=1e-5)
+    assert r_plain["embedding_rows_trained"] is None and 5 < r_compact["embedding_rows_trained"] < len(original)
+    assert w_compact.shape == w_plain.shape == original.shape  # the saved model keeps the tokenizer's ids
+    torch.testing.assert_close(w_compact, w_plain, atol=1e-5, rtol=1e-4)
+    tokenizer = _tiny_tokenizer()
+    cyrillic = tokenizer.convert_tokens_to_ids(["▁б", "д", "я"])
+    latin = tokenizer.convert_tokens_to_ids(["▁a", "t"])
+    assert torch.equal(w_compact[cyrillic], original[cyrillic])  # never read: unchanged
+    assert not torch.allclose(w_compact[latin], original[latin])  # trained
+
+
+def test_compact_input_embeddings_keeps_the_pad_id_and_remaps_windows(tiny_model_dir):
+    from langadapt.evaluation.compact import compact_input_embeddings, restore_input_embeddings
+    from langadapt.evaluation.datasets import EncodedSentence
+
+    encoder, _ = load_encoder(str(tiny_model_dir))
+    original = encoder.get_input_embeddings().weight.detach().clone()
+    items = [EncodedSentence([[0, 40, 7, 2], [0, 12, 2]], [[0, 1, 1, -1], [-1, 2, -1]], 2, [0, 1], [], [])]
+    compact = compact_input_embeddings(encoder, [items], pad_token_id=1)
+    assert compact.used_ids.tolist() == [0, 1, 2, 7, 12, 40]  # 0 and 1 kept: pad stays id 1 (RoBERTa positions)
+    assert compact.remap(items)[0].windows == [[0, 5, 3, 2], [0, 4, 2]]
+    embedding = encoder.get_input_embeddings()
+    assert embedding.weight.shape == (6, original.shape[1]) and embedding.padding_idx == 1
+    torch.testing.assert_close(embedding.weight.detach(), original[[0, 1, 2, 7, 12, 40]])
+    with torch.no_grad():
+        embedding.weight[3] += 1.0  # "training" moves row 3 = id 7
+    restore_input_embeddings(encoder, compact)
+    restored = encoder.get_input_embeddings().weight.detach()
+    assert restored.shape == original.shape
+    torch.testing.assert_close(restored[7], original[7] + 1.0)
+    keep = torch.ones(len(original), dtype=torch.bool)
+    keep[7] = False
+    assert torch.equal(restored[keep], original[keep])
+    assert compact_input_embeddings(encoder, [items], pad_token_id=5000) is None  # pad id too large: untouched
+    too_big = [EncodedSentence([[0, len(original) + 3, 2]], [[0, 1, -1]], 1, [0], [], [])]
+    with pytest.raises(ValueError, match="outside the encoder"):
+        compact_input_embeddings(encoder, [too_big], pad_token_id=1)

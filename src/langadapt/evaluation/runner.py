@@ -21,6 +21,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, EarlyStoppingCall
 from ..configs import config_to_dict
 from ..io_utils import write_json
 from .args import EvalDataArguments, EvalModelArguments, FinetuneArguments
+from .compact import compact_input_embeddings, restore_input_embeddings
 from .conllu import Sentence
 from .datasets import IGNORE_INDEX, WordCollator, WordDataset, encode_sentences
 from .heads import WordLevelModel
@@ -145,6 +146,14 @@ def _run_seed(task, label, label_sets, splits, tests, paths, seed, data_args, mo
 
     train_enc, train_stats = encode(splits.train, "train")
     dev_enc, dev_stats = encode(splits.dev, "dev")
+    test_encs = {lang: encode(sentences, f"test {lang}") for lang, sentences in tests.items()}
+    compact = None
+    if model_args.compact_vocabulary:  # after the head is built, so the head's random init is unchanged
+        all_sets = [train_enc, dev_enc, *(enc for enc, _ in test_encs.values())]
+        compact = compact_input_embeddings(model.encoder, all_sets, tokenizer.pad_token_id)
+    if compact is not None:
+        train_enc, dev_enc = compact.remap(train_enc), compact.remap(dev_enc)
+        test_encs = {lang: (compact.remap(enc), stats) for lang, (enc, stats) in test_encs.items()}
     world = max(training_args.world_size, 1)
     per_step = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * world
     steps_per_epoch = math.ceil(len(train_enc) / per_step)
@@ -193,7 +202,7 @@ def _run_seed(task, label, label_sets, splits, tests, paths, seed, data_args, mo
     best_dev = {"metric": task.metric, "value": trainer.state.best_metric, "step": best_step}
     trainer.compute_metrics = None
     for lang, sentences in tests.items():
-        test_enc, test_stats = encode(sentences, f"test {lang}")
+        test_enc, test_stats = test_encs[lang]
         raw = trainer.predict(WordDataset(test_enc)).predictions
         decoded = task.to_labels(np.asarray(raw), sentences, label_sets)
         metrics = task.score(sentences, decoded, options)
@@ -221,6 +230,7 @@ def _run_seed(task, label, label_sets, splits, tests, paths, seed, data_args, mo
             "steps": trainer.state.global_step,
             "train_loss": train_output.training_loss,
             "wall_time_s": round(time.time() - start, 1),
+            "embedding_rows_trained": None if compact is None else len(compact.used_ids),
             "encoding": {
                 "train": dataclasses.asdict(train_stats),
                 "dev": dataclasses.asdict(dev_stats),
@@ -232,6 +242,8 @@ def _run_seed(task, label, label_sets, splits, tests, paths, seed, data_args, mo
         write_json(out / "results.json", results)
         logger.info("%s %s %s seed %d: %s", task.name, lang, data_args.regime, seed, metrics)
     if model_args.save_model and trainer.is_world_process_zero():
+        if compact is not None:
+            restore_input_embeddings(model.encoder, compact)
         save_word_model(model, tokenizer, label_sets, task.name, work_dir.parent / f"seed{seed}.model")
     shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints: the best one is already loaded and tested
 
