@@ -29,10 +29,24 @@ from .modes import (
     save_lapt_adapter,
     split_parameters,
 )
+from .pipeline import (
+    LaptData,
+    build_lapt_datasets,
+    global_batch_size,
+    lapt_results,
+    prepare_output_dir,
+    save_publishable_model,
+)
 from .stability import NonFiniteGuard, NonFiniteLossError
 from .trainer import LaptTrainer
 
 __all__ = [
+    "LaptData",
+    "build_lapt_datasets",
+    "global_batch_size",
+    "lapt_results",
+    "prepare_output_dir",
+    "save_publishable_model",
     "KNOWN_ARCHITECTURES",
     "LAPT_MODES",
     "PROVENANCE_NAME",
