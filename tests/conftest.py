@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+from transformers import XLMRobertaTokenizer
 
 from langadapt.tokenization import (
     VOCAB_FILE_NAME,
@@ -20,6 +20,8 @@ from langadapt.tokenization import (
     train_sentencepiece,
     train_tokenizer,
 )
+
+from .tiny_models import tiny_xlmr_mlm
 
 SYLLABLES = {
     # Erzya-like Cyrillic, North-Sami-like Latin (with its letters), and Greek for the source's third script.
@@ -69,21 +71,7 @@ def source_model_dir(tmp_path_factory) -> Path:
     tokenizer = build_hf_tokenizer(proto, layout, XLMRobertaTokenizer, "unigram")
     tokenizer.model_max_length = 128  # max_position_embeddings - 2, as XLM-R's 512 for 514 positions
     tokenizer.save_pretrained(directory)
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=130,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        type_vocab_size=1,
-        tie_word_embeddings=True,
-    )
-    model = XLMRobertaForMaskedLM(config)
+    model = tiny_xlmr_mlm(tokenizer, max_position_embeddings=130)
     with torch.no_grad():  # a non-zero output bias makes bias-mapping bugs visible
         model.lm_head.bias.normal_(0.0, 0.5)
     model.save_pretrained(directory)

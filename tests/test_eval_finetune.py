@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+from transformers import XLMRobertaForMaskedLM, XLMRobertaTokenizer
 
 from langadapt import LangadaptParser
 from langadapt.evaluation import (
@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes"))
 import finetune  # noqa: E402
 
+from .tiny_models import tiny_xlmr_mlm  # noqa: E402
+
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöõšžабвгдеклмнорстуя"
 UPOS = ["NOUN", "VERB", "ADJ", "PUNCT"]
 
@@ -40,19 +42,7 @@ def _tiny_tokenizer() -> XLMRobertaTokenizer:
 def tiny_model_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tiny_xlmr")
     tokenizer = _tiny_tokenizer()
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-    )
-    XLMRobertaForMaskedLM(config).save_pretrained(path)
+    tiny_xlmr_mlm(tokenizer, max_position_embeddings=64).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 

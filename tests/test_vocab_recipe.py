@@ -26,21 +26,14 @@ def _parse(argv):
     return LangadaptParser((VocabReplacementArguments, InitOptions)).parse(argv)
 
 
+def _argv(source: Path, target: Path, output: Path, *extra: str) -> list[str]:
+    return ["--source_model", str(source), "--target_tokenizer", str(target), "--output_dir", str(output), *extra]
+
+
 def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_tokenizer_dir, tmp_path):
     output = tmp_path / "model"
     args = _parse(
-        [
-            "--source_model",
-            str(source_model_dir),
-            "--target_tokenizer",
-            str(target_tokenizer_dir),
-            "--output_dir",
-            str(output),
-            "--init_spec",
-            "script+posn+ident",
-            "--seed",
-            "7",
-        ]
+        _argv(source_model_dir, target_tokenizer_dir, output, "--init_spec", "script+posn+ident", "--seed", "7")
     )
     assert _recipe().main(*args) == output
     model = AutoModelForMaskedLM.from_pretrained(output)
@@ -68,17 +61,7 @@ def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_
 )
 def test_bad_input_writes_nothing(source_model_dir, target_tokenizer_dir, tmp_path, extra, error, message):
     output = tmp_path / "model"
-    args = _parse(
-        [
-            "--source_model",
-            str(source_model_dir),
-            "--target_tokenizer",
-            str(target_tokenizer_dir),
-            "--output_dir",
-            str(output),
-            *extra,
-        ]
-    )
+    args = _parse(_argv(source_model_dir, target_tokenizer_dir, output, *extra))
     with pytest.raises(error, match=message):
         _recipe().main(*args)
     assert not output.exists()
@@ -89,16 +72,7 @@ def test_existing_output_dir_is_refused_without_overwrite(source_model_dir, targ
     output = tmp_path / "model"
     output.mkdir()
     (output / "config.json").write_text("{}", encoding="utf-8")
-    argv = [
-        "--source_model",
-        str(source_model_dir),
-        "--target_tokenizer",
-        str(target_tokenizer_dir),
-        "--output_dir",
-        str(output),
-        "--init_spec",
-        "ident",
-    ]
+    argv = _argv(source_model_dir, target_tokenizer_dir, output, "--init_spec", "ident")
     with pytest.raises(FileExistsError, match="--overwrite"):
         _recipe().main(*_parse(argv))
     assert (output / "config.json").read_text(encoding="utf-8") == "{}"
