@@ -17,6 +17,7 @@ SECTIONS = [
     ("Vocabulary replacement: provenance of e5-small → 16k", "vocab_provenance_e5.md"),
     ("LAPT: masked-positions-only MLM head", "lapt_mlm_head.md"),
     ("LAPT: real CPU run", "lapt_real_run.md"),
+    ("Evaluation: compact vocabulary in fine-tuning", "eval_compact_vocab.md"),
     ("Evaluation: multilingual-e5-small without LAPT", "eval_e5_baseline.md"),
     ("Replication of [ES] Table 1 in miniature: reading", "replication_table.md"),
     ("Replication, `cpu` budget: table", "replication_cpu.md"),

