@@ -6,7 +6,7 @@
 # this machine, so every run uses lr 1e-4 (constant), batch 16, windows of 128 subwords, the best dev checkpoint
 # restored before testing, a seeded 300-sentence dev sample, and whole test sets. Epochs (dev evaluation every
 # 2 epochs, patience 4, unless said): POS few-shot (512 sentences) 10; NER few-shot (512 sentences) 10; POS full
-# 6 for Erzya (917 sentences), 3 for North Sami (1,957; every epoch, patience 2); parsing full (4,579 sentences)
+# 6 for Erzya (917 sentences), 2 for North Sami (1,957; every epoch, patience 2); parsing full (4,579 sentences)
 # 1 (287 steps; dev evaluated once, at the end).
 #
 # Resumable: a unit whose results.json exists is skipped. Table: python recipes/report.py
@@ -35,7 +35,7 @@ run() {
     ner_et_few_shot) $PY recipes/finetune.py $C/finetune_ner.yaml "${COMMON[@]}" --regime few_shot --num_train_epochs 10 ;;
     pos_myv_full) $PY recipes/finetune.py $C/finetune_pos.yaml "${COMMON[@]}" "${MYV[@]}" --regime full --num_train_epochs 6 ;;
     parse_et_full) $PY recipes/finetune.py $C/finetune_parse.yaml "${COMMON[@]}" --regime full --num_train_epochs 1 "${EVERY_EPOCH[@]}" ;;
-    pos_sme_full) $PY recipes/finetune.py $C/finetune_pos.yaml "${COMMON[@]}" "${SME[@]}" --regime full --num_train_epochs 3 "${EVERY_EPOCH[@]}" ;;
+    pos_sme_full) $PY recipes/finetune.py $C/finetune_pos.yaml "${COMMON[@]}" "${SME[@]}" --regime full --num_train_epochs 2 "${EVERY_EPOCH[@]}" ;;
     *) echo "unknown config $1" >&2; exit 2 ;;
   esac
 }
