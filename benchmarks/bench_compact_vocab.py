@@ -20,9 +20,16 @@ import time
 
 import torch
 
-from langadapt.evaluation import TaskOptions, WordCollator, WordLevelModel, encode_sentences, get_task, read_conllu
-from langadapt.evaluation.compact import compact_input_embeddings
-from langadapt.evaluation.runner import load_encoder
+from langadapt.evaluation import (
+    TaskOptions,
+    WordCollator,
+    WordLevelModel,
+    compact_input_embeddings,
+    encode_sentences,
+    get_task,
+    load_encoder,
+    read_conllu,
+)
 from langadapt.models import load_e5_small
 
 

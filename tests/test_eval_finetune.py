@@ -329,7 +329,7 @@ def test_compact_vocabulary_is_the_same_run_and_saves_the_full_matrix(tiny_model
 
 
 def test_compact_input_embeddings_keeps_the_pad_id_and_remaps_windows(tiny_model_dir):
-    from langadapt.evaluation.compact import compact_input_embeddings, restore_input_embeddings
+    from langadapt.evaluation import compact_input_embeddings, restore_input_embeddings
     from langadapt.evaluation.datasets import EncodedSentence
 
     encoder, _ = load_encoder(str(tiny_model_dir))

@@ -2,15 +2,16 @@
 # multilingual-e5-small, no LAPT, fine-tuned on the real data in ../shared/data: UD POS (Erzya, North Sami; full
 # and few-shot), UD parsing (Estonian EWT r2.10, UAS/LAS) and WikiAnn NER (Estonian); 3 seeds each.
 #
-# CPU budget (2 cores; about 3.5 core-hours for the 18 runs): [ES]'s up to 64 epochs at lr 5e-6 do not fit on
-# this machine, so every run uses lr 1e-4 (constant), batch 16, windows of 128 subwords, the best dev checkpoint
-# restored before testing, a seeded 300-sentence dev sample, and whole test sets. Epochs (dev evaluation every
-# 2 epochs, patience 4, unless said): POS few-shot (512 sentences) 10; NER few-shot (512 sentences) 10; POS full
-# 6 for Erzya (917 sentences), 2 for North Sami (1,957; every epoch, patience 2); parsing full (4,579 sentences)
-# 1 (287 steps; dev evaluated once, at the end).
+# CPU budget (2 cores; the 18 runs took 3.0 hours of run time in all, two at a time, one thread each): [ES]'s
+# up to 64 epochs at lr 5e-6 do not fit on this machine, so every run uses lr 1e-4 (constant), batch 16, windows
+# of 128 subwords, the best dev checkpoint restored before testing, a seeded 300-sentence dev sample, and whole
+# test sets. Epochs (dev evaluation every 2 epochs, patience 4, unless said): POS few-shot (512 sentences) 10;
+# NER few-shot (512 sentences) 10; POS full 6 for Erzya (917 sentences), 2 for North Sami (1,957; every epoch,
+# patience 2); parsing full (4,579 sentences) 1 (287 steps; dev evaluated once, at the end).
 #
-# Resumable: a unit whose results.json exists is skipped. Table: python recipes/report.py
-# benchmarks/e5_baseline/report.yaml.
+# Resumable: a unit whose results.json exists is skipped. Tables: python recipes/report.py --results_dirs
+# benchmarks/e5_baseline/results --output_prefix benchmarks/results/e5_baseline; per run:
+# python benchmarks/e5_baseline/details.py.
 # Usage: [SEEDS="1 2 3"] bash benchmarks/e5_baseline/run.sh [CONFIG ...]   (default: all, in the order below)
 #   CONFIG: pos_myv_few_shot pos_sme_few_shot ner_et_few_shot pos_myv_full parse_et_full pos_sme_full
 set -euo pipefail

@@ -4,6 +4,7 @@ Public API used by ``recipes/finetune.py`` and ``recipes/report.py``.
 """
 
 from .args import EvalDataArguments, EvalModelArguments, FinetuneArguments
+from .compact import CompactVocabulary, compact_input_embeddings, restore_input_embeddings
 from .conllu import ConlluError, Sentence, find_cycle, parse_conllu, read_conllu, write_conllu
 from .datasets import EncodingStats, WordCollator, WordDataset, encode_sentences
 from .heads import BiaffineParserHead, TaggerHead, WordLevelModel, o_weighted_cross_entropy, pool_words
@@ -20,6 +21,7 @@ __all__ = [
     "REGIMES",
     "TASKS",
     "BiaffineParserHead",
+    "CompactVocabulary",
     "ConlluError",
     "DataSpec",
     "DataSpecError",
@@ -40,6 +42,7 @@ __all__ = [
     "attachment_scores",
     "build_table",
     "chu_liu_edmonds",
+    "compact_input_embeddings",
     "collect_results",
     "decode_greedy",
     "decode_mst",
@@ -57,6 +60,7 @@ __all__ = [
     "pool_words",
     "read_conllu",
     "read_tagfile",
+    "restore_input_embeddings",
     "run_finetuning",
     "sample",
     "save_word_model",
