@@ -118,15 +118,15 @@ def main(model_args: ModelArguments, lapt_args: LaptArguments, training_args: La
     publish_dir = save_publishable_model(trainer, best_cb.best_step, setup.is_peft, model_args, lapt_args, tokenizer)
     results = lapt_results(
         trainer,
-        counter,
-        best_cb,
-        guard,
-        data,
-        (model_args, lapt_args, training_args),
-        trainable,
-        masked_only,
-        wall_time,
-        last_checkpoint,
+        counter=counter,
+        best_cb=best_cb,
+        guard=guard,
+        data=data,
+        configs=(model_args, lapt_args, training_args),
+        trainable=trainable,
+        masked_only=masked_only,
+        wall_time=wall_time,
+        last_checkpoint=last_checkpoint,
     )
     card = build_model_card(
         results,

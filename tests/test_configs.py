@@ -96,3 +96,14 @@ def test_registry_lookup_and_import_path():
         registry.get("idnet")
     with pytest.raises(ValueError, match="already registered"):
         registry.register("ident")(copy_rows)
+
+
+def test_global_batch_size_counts_accumulation_and_processes():
+    from types import SimpleNamespace
+
+    from langadapt.configs import global_batch_size
+
+    one_process = SimpleNamespace(per_device_train_batch_size=8, world_size=1, gradient_accumulation_steps=3)
+    assert global_batch_size(one_process) == 24
+    four_processes = SimpleNamespace(per_device_train_batch_size=8, world_size=4, gradient_accumulation_steps=3)
+    assert global_batch_size(four_processes) == 96

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,9 @@ from langadapt import ConfigError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "replication"))
 
 import grid  # noqa: E402
+import locks  # noqa: E402
 import run  # noqa: E402
+import stages  # noqa: E402
 import tables  # noqa: E402
 
 
@@ -107,6 +112,67 @@ def test_eta_extrapolates_lapt_per_mode_and_finetuning_per_unit():
     eta.add(grid.Unit("myv", "random", "full", 2), {"harness_wall_time_s": {"prepare": 0.1, "finetune": 20.0}})
     rest = [grid.Unit("myv", "ident", "full", s) for s in (1, 2)] + [grid.Unit("myv", "source", "none", 1)]
     assert eta.remaining(rest) == pytest.approx(100.0 + 3 * 15.0)
+
+
+def test_a_lock_excludes_other_holders_and_dies_with_its_process(tmp_path):
+    stage = tmp_path / "work" / "stage"
+    with locks.exclusive(stage):
+        with pytest.raises(locks.LockHeld, match="stage is being worked on by another process"):
+            with locks.exclusive(stage, wait=False):
+                pass
+    with locks.exclusive(stage, wait=False):  # released on exit
+        pass
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX);"
+         " print('held', flush=True); time.sleep(60)", str(locks.lock_path(stage))],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(locks.LockHeld):
+            with locks.exclusive(stage, wait=False):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with locks.exclusive(stage, wait=False):  # a killed holder leaves no stale lock
+        pass
+
+
+def test_a_stage_being_built_elsewhere_is_waited_for_and_reused(tmp_path):
+    output, builds = tmp_path / "tokenizer", []
+    build = lambda: (builds.append("built"), output.mkdir())  # noqa: E731
+    with locks.exclusive(output):  # "another process" is building the stage
+        waiter = threading.Thread(target=stages.build_once, args=(output, Path.is_dir, build))
+        waiter.start()
+        time.sleep(0.3)
+        assert waiter.is_alive()  # blocked on the lock, not building it a second time
+        output.mkdir()
+    waiter.join(10)
+    assert not waiter.is_alive() and builds == []
+    assert stages.build_once(tmp_path / "other", Path.is_dir, lambda: (tmp_path / "other").mkdir()).is_dir()
+
+
+def test_units_claimed_by_another_process_are_left_to_it(tmp_path, monkeypatch):
+    ran = []
+
+    def fake_run_unit(budget, paths, unit, results_dir, source):
+        ran.append(unit.name)
+        record = fake_record(unit.language, unit.mode, unit.init, unit.seed, 0.5)
+        record["harness_wall_time_s"] = {"prepare": 0.0, "finetune": 1.0}
+        unit.results_path(results_dir).parent.mkdir(parents=True)
+        unit.results_path(results_dir).write_text(json.dumps(record), encoding="utf-8")
+        return record
+
+    monkeypatch.setattr(run, "run_unit", fake_run_unit)
+    monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
+    argv = ["--budget", "cpu", "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path / "res")]
+    argv += ["--report_output", str(tmp_path / "table.md"), "--language", "myv", "--lapt_mode", "none"]
+    first, second, third = grid.enumerate_units(grid.load_budget("cpu"), ["myv"], ["none"])
+    with locks.exclusive(grid.StagePaths(tmp_path / "work").unit_claim(first)):  # running elsewhere
+        assert run.main(argv) == [first]
+    assert ran == [second.name, third.name]
+    assert run.main(argv) == [] and ran[-1] == first.name  # a later run picks it up
 
 
 UPOS = ["NOUN", "VERB", "ADJ", "PUNCT"]

@@ -167,3 +167,7 @@ class StagePaths:
 
     def finetune(self) -> Path:
         return self.root / "finetune"
+
+    def unit_claim(self, unit: Unit) -> Path:
+        """Locked (``locks.exclusive``) by the process running ``unit``."""
+        return self.root / "claims" / unit.name.replace("/", "__")

@@ -14,7 +14,8 @@ Usage (from the repository root):
 One results JSON per unit (language, init method, LAPT mode, fine-tuning seed) under
 ``results/<budget>/<lang>/<mode>/<init>/seed<N>/results.json``; a rerun skips finished units and reuses every
 complete stage under ``--work_dir`` (default ``runs/replication/<budget>``). After each unit the table is
-rewritten (``--report_output``).
+rewritten (``--report_output``). Several processes may run the same command on one work directory: each unit
+is claimed by one of them and each stage built once (``locks.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from grid import HERE, NO_LAPT, Budget, StagePaths, Unit, enumerate_units, load_budget, pending_units  # noqa: E402
+from locks import LockHeld, exclusive  # noqa: E402
 from stages import REPO, resolve_source, run_unit  # noqa: E402
 from tables import write_report  # noqa: E402
 
@@ -108,7 +110,14 @@ def main(argv: list[str] | None = None) -> list[Unit]:
             logger.error("=== %s skipped: %s", unit.name, failed[unit.model_key])
             continue
         try:
-            record = run_unit(budget, paths, unit, args.results_dir, source)
+            with exclusive(paths.unit_claim(unit), wait=False):
+                if unit.results_path(args.results_dir).is_file():
+                    logger.info("=== %s: finished by another process", unit.name)
+                    continue
+                record = run_unit(budget, paths, unit, args.results_dir, source)
+        except LockHeld:
+            logger.info("=== %s: running in another process; skipped", unit.name)
+            continue
         except Exception as err:  # one broken stage must not stop the rest of a multi-hour grid
             logger.exception("=== %s failed", unit.name)
             failed[unit.model_key] = f"{type(err).__name__}: {err}"

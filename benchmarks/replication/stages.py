@@ -13,11 +13,13 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from grid import NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, Unit
+from locks import exclusive
 
 from langadapt import atomic_directory, write_json
 
@@ -36,6 +38,17 @@ def recipe(name: str):
     return module
 
 
+def build_once(output: Path, is_complete: Callable[[Path], bool], build: Callable[[], object]) -> Path:
+    """``output`` built by ``build()`` unless complete; under its lock, so that of several harness processes
+    sharing the work directory one builds it and the others wait and reuse it. A stage's build may need earlier
+    stages (LAPT → replaced model → tokenizer, fastText), so locks are always taken in that order: no deadlock."""
+    if not is_complete(output):
+        with exclusive(output):
+            if not is_complete(output):  # another process may have built it while this one waited
+                build()
+    return output
+
+
 def resolve_source(budget: Budget) -> str:
     """The source model directory; 'e5-small' is multilingual-e5-small converted locally (no Hub access)."""
     if budget.source_model == "e5-small":
@@ -50,8 +63,6 @@ def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: s
     from langadapt.tokenization import TokenizerTrainingArguments
 
     output = paths.tokenizer(language)
-    if output.is_dir():
-        return output
     if output in FAILED_TOKENIZERS:  # every init method of the language needs it: fail fast, do not retrain
         raise FAILED_TOKENIZERS[output]
     args = TokenizerTrainingArguments(
@@ -64,7 +75,7 @@ def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: s
         seed=42,
     )
     try:
-        return recipe("train_tokenizer").main(args)
+        return build_once(output, Path.is_dir, lambda: recipe("train_tokenizer").main(args))
     except Exception as err:
         FAILED_TOKENIZERS[output] = err
         raise
@@ -77,29 +88,28 @@ def ensure_fasttext(budget: Budget, paths: StagePaths, language: str) -> Path:
     from langadapt.vocab import train_fasttext
 
     output = paths.fasttext(language)
-    if output.is_file():
-        return output
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + PARTIAL)
-    tokenizer = AutoTokenizer.from_pretrained(paths.tokenizer(language))
-    train_fasttext([budget.spec("lapt_train", language)], tokenizer, tmp, threads=budget.fasttext_threads)
-    os.replace(tmp, output)
-    return output
+
+    def build() -> None:
+        tmp = output.with_name(output.name + PARTIAL)
+        tokenizer = AutoTokenizer.from_pretrained(paths.tokenizer(language))
+        train_fasttext([budget.spec("lapt_train", language)], tokenizer, tmp, threads=budget.fasttext_threads)
+        os.replace(tmp, output)
+
+    return build_once(output, Path.is_file, build)
 
 
 def ensure_source_mlm(paths: StagePaths, source: str) -> Path:
     """The source with an MLM head (fresh for a sentence encoder such as e5): the full-vocabulary LAPT input."""
     from langadapt.vocab import load_source_model, with_mlm_head
 
-    output = paths.source_mlm()
-    if output.is_dir():
-        return output
-    model, tokenizer, _ = load_source_model(source)
-    model = with_mlm_head(model, seed=42)
-    with atomic_directory(output) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    return output
+    def build() -> None:
+        model, tokenizer, _ = load_source_model(source)
+        model = with_mlm_head(model, seed=42)
+        with atomic_directory(paths.source_mlm()) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+
+    return build_once(paths.source_mlm(), Path.is_dir, build)
 
 
 def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str, source: str) -> Path:
@@ -107,14 +117,17 @@ def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str,
     from langadapt.vocab import InitOptions, VocabReplacementArguments
 
     output = paths.replaced(language, init)
-    if output.is_dir():
-        return output
-    tokenizer = ensure_tokenizer(budget, paths, language, source)
-    fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
-    args = VocabReplacementArguments(source_model=source, target_tokenizer=str(tokenizer), output_dir=str(output))
-    options = InitOptions(init_spec=init, seed=42, fasttext_model=fasttext, fasttext_threads=budget.fasttext_threads)
-    recipe("replace_vocab").main(args, options)
-    return output
+
+    def build() -> None:
+        tokenizer = ensure_tokenizer(budget, paths, language, source)
+        fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
+        args = VocabReplacementArguments(source_model=source, target_tokenizer=str(tokenizer), output_dir=str(output))
+        options = InitOptions(
+            init_spec=init, seed=42, fasttext_model=fasttext, fasttext_threads=budget.fasttext_threads
+        )
+        recipe("replace_vocab").main(args, options)
+
+    return build_once(output, Path.is_dir, build)
 
 
 def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mode: str, source: str) -> Path:
@@ -123,47 +136,48 @@ def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mod
     from langadapt.lapt import LaptArguments, LaptTrainingArguments, ModelArguments
 
     output = paths.lapt(language, init, mode)
-    if (output / "lapt_results.json").is_file():
-        return output
-    if init == SOURCE_VOCAB:
-        model_dir = ensure_source_mlm(paths, source)
-    else:
-        model_dir = ensure_replaced(budget, paths, language, init, source)
-    partial = output.with_name(output.name + PARTIAL)
-    resume = partial.is_dir() and any(partial.glob("checkpoint-*/trainer_state.json"))
-    lapt_args = LaptArguments(
-        train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
-        dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
-        dev_draws=budget.lapt_dev_draws,
-        max_seq_length=budget.lapt_max_seq_length,
-        lapt_mode=mode,
-        freeze_transformer_steps=budget.freeze_steps,
-        resume=resume,
-        overwrite=not resume,
-    )
-    training_args = LaptTrainingArguments(
-        output_dir=str(partial),
-        max_steps=budget.lapt_steps,
-        per_device_train_batch_size=budget.lapt_batch_size,
-        per_device_eval_batch_size=budget.lapt_batch_size,
-        gradient_accumulation_steps=budget.lapt_gradient_accumulation,
-        learning_rate=budget.lapt_learning_rate,
-        max_grad_norm=budget.lapt_max_grad_norm,
-        eval_steps=budget.lapt_eval_steps,
-        save_steps=budget.lapt_eval_steps,
-        logging_steps=max(1, budget.lapt_eval_steps // 4),
-        seed=budget.lapt_seed,
-        use_cpu=budget.use_cpu,
-        disable_tqdm=True,
-        report_to="none",
-    )
-    recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
-    for checkpoint in partial.glob("checkpoint-*"):  # best/ is all later stages need
-        shutil.rmtree(checkpoint)
-    if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
-        shutil.rmtree(output)
-    os.replace(partial, output)
-    return output
+
+    def build() -> None:
+        if init == SOURCE_VOCAB:
+            model_dir = ensure_source_mlm(paths, source)
+        else:
+            model_dir = ensure_replaced(budget, paths, language, init, source)
+        partial = output.with_name(output.name + PARTIAL)
+        resume = partial.is_dir() and any(partial.glob("checkpoint-*/trainer_state.json"))
+        lapt_args = LaptArguments(
+            train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
+            dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
+            dev_draws=budget.lapt_dev_draws,
+            max_seq_length=budget.lapt_max_seq_length,
+            lapt_mode=mode,
+            freeze_transformer_steps=budget.freeze_steps,
+            resume=resume,
+            overwrite=not resume,
+        )
+        training_args = LaptTrainingArguments(
+            output_dir=str(partial),
+            max_steps=budget.lapt_steps,
+            per_device_train_batch_size=budget.lapt_batch_size,
+            per_device_eval_batch_size=budget.lapt_batch_size,
+            gradient_accumulation_steps=budget.lapt_gradient_accumulation,
+            learning_rate=budget.lapt_learning_rate,
+            max_grad_norm=budget.lapt_max_grad_norm,
+            eval_steps=budget.lapt_eval_steps,
+            save_steps=budget.lapt_eval_steps,
+            logging_steps=max(1, budget.lapt_eval_steps // 4),
+            seed=budget.lapt_seed,
+            use_cpu=budget.use_cpu,
+            disable_tqdm=True,
+            report_to="none",
+        )
+        recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
+        for checkpoint in partial.glob("checkpoint-*"):  # best/ is all later stages need
+            shutil.rmtree(checkpoint)
+        if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
+            shutil.rmtree(output)
+        os.replace(partial, output)
+
+    return build_once(output, lambda path: (path / "lapt_results.json").is_file(), build)
 
 
 def lapt_summary(lapt_dir: Path | None) -> dict[str, Any] | None:

@@ -136,3 +136,13 @@ def config_to_dict(*configs: Any) -> dict[str, Any]:
         for key, value in items.items():
             merged[key] = value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
     return merged
+
+
+def global_batch_size(training_args: Any) -> int:
+    """Sequences per optimizer step over all processes (``TrainingArguments.train_batch_size`` counts one
+    process's devices only): used for step budgets and for resuming a data stream at the right draw."""
+    return (
+        training_args.per_device_train_batch_size
+        * max(training_args.world_size, 1)
+        * training_args.gradient_accumulation_steps
+    )

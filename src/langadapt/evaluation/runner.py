@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
 
-from ..configs import config_to_dict
+from ..configs import config_to_dict, global_batch_size
 from ..io_utils import write_json
 from .args import EvalDataArguments, EvalModelArguments, FinetuneArguments
 from .compact import compact_input_embeddings, restore_input_embeddings
@@ -154,9 +154,7 @@ def _run_seed(task, label, label_sets, splits, tests, paths, seed, data_args, mo
     if compact is not None:
         train_enc, dev_enc = compact.remap(train_enc), compact.remap(dev_enc)
         test_encs = {lang: (compact.remap(enc), stats) for lang, (enc, stats) in test_encs.items()}
-    world = max(training_args.world_size, 1)
-    per_step = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * world
-    steps_per_epoch = math.ceil(len(train_enc) / per_step)
+    steps_per_epoch = math.ceil(len(train_enc) / global_batch_size(training_args))
     epochs = training_args.num_train_epochs or task.max_epochs
     total_steps = math.ceil(epochs * steps_per_epoch)
     eval_steps = max(1, min(training_args.eval_every_epochs * steps_per_epoch, total_steps))

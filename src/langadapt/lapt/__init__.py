@@ -1,5 +1,6 @@
 """Language-adaptive pre-training (continued MLM) on α-mixed corpora: the building blocks of recipes/lapt.py."""
 
+from ..configs import global_batch_size
 from .args import LaptArguments, LaptTrainingArguments, ModelArguments
 from .callbacks import (
     PROVENANCE_NAME,
@@ -32,7 +33,6 @@ from .modes import (
 from .pipeline import (
     LaptData,
     build_lapt_datasets,
-    global_batch_size,
     lapt_results,
     prepare_output_dir,
     save_publishable_model,

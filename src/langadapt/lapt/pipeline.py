@@ -13,7 +13,7 @@ import torch
 from transformers import AutoModelForMaskedLM, TrainerState
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..configs import config_to_dict
+from ..configs import config_to_dict, global_batch_size
 from ..data import AlphaSampler, build_sampler, parse_caps, parse_corpus_specs
 from ..io_utils import check_output_dir
 from .args import LaptArguments, LaptTrainingArguments, ModelArguments
@@ -40,14 +40,6 @@ def prepare_output_dir(lapt_args: LaptArguments, training_args: LaptTrainingArgu
             if lapt_args.overwrite and output_dir.is_dir():
                 shutil.rmtree(output_dir)
     return None
-
-
-def global_batch_size(training_args: LaptTrainingArguments) -> int:
-    return (
-        training_args.per_device_train_batch_size
-        * training_args.world_size
-        * training_args.gradient_accumulation_steps
-    )
 
 
 @dataclasses.dataclass
@@ -125,6 +117,7 @@ def save_publishable_model(
 
 def lapt_results(
     trainer,
+    *,
     counter,
     best_cb,
     guard,
@@ -171,5 +164,5 @@ def lapt_results(
     }
 
 
-__all__ = ["LaptData", "build_lapt_datasets", "global_batch_size", "lapt_results", "prepare_output_dir",
+__all__ = ["LaptData", "build_lapt_datasets", "lapt_results", "prepare_output_dir",
            "save_publishable_model"]  # fmt: skip
