@@ -168,11 +168,15 @@ def test_units_claimed_by_another_process_are_left_to_it(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
     argv = ["--budget", "cpu", "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path / "res")]
     argv += ["--report_output", str(tmp_path / "table.md"), "--language", "myv", "--lapt_mode", "none"]
+    argv += ["--random_distribution", "unit"]  # a budget override: recorded in the table's command
     first, second, third = grid.enumerate_units(grid.load_budget("cpu"), ["myv"], ["none"])
     with locks.exclusive(grid.StagePaths(tmp_path / "work").unit_claim(first)):  # running elsewhere
         assert run.main(argv) == [first]
     assert ran == [second.name, third.name]
     assert run.main(argv) == [] and ran[-1] == first.name  # a later run picks it up
+    header = (tmp_path / "table.md").read_text(encoding="utf-8")
+    assert "run.py --budget cpu --random_distribution unit --report_only` from 3 unit results" in header
+    assert "random rows: `unit`" in header
 
 
 UPOS = ["NOUN", "VERB", "ADJ", "PUNCT"]

@@ -49,6 +49,10 @@ class Budget:
     vocab_size: int = field(default=16384, metadata={"help": "Target vocabulary size ([TX]'s smallest)."})
     tokenizer_sample_lines: int = field(default=100_000, metadata={"help": "Lines drawn to train SentencePiece."})
     fasttext_threads: int = field(default=1, metadata={"help": "fastText threads (1 is deterministic)."})
+    random_distribution: str = field(
+        default="auto",
+        metadata={"help": "RANDOM rows (replace_vocab's --random_distribution; 'unit' = [ES]'s N(0, 1))."},
+    )
     # LAPT
     lapt_steps: int = field(default=100_000, metadata={"help": "Optimizer steps (the same for every mode)."})
     lapt_freeze_fraction: float = field(default=0.1, metadata={"help": "FULL: body frozen for this share of steps."})

@@ -54,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budge
     parser.add_argument("--max_units", type=int, help="Stop after this many units (e.g. to time one).")
     args, overrides = parser.parse_known_args(argv)
     budget = load_budget(args.budget, overrides)
+    args.budget_args = " ".join(["--budget", args.budget, *overrides])
     args.work_dir = Path(args.work_dir or REPO / "runs" / "replication" / budget.name)
     args.results_dir = Path(args.results_dir or HERE / "results" / budget.name)
     args.report_output = Path(args.report_output or REPO / "benchmarks" / "results" / f"replication_{budget.name}.md")
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> list[Unit]:
         print(f"{len(units) - len(todo)}/{len(units)} units done ({args.results_dir})")
         return todo
     if args.report_only:
-        write_report(args.results_dir, args.report_output, budget)
+        write_report(args.results_dir, args.report_output, budget, args.budget_args)
         return todo
     if budget.num_threads:
         import torch
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> list[Unit]:
             len(todo) - done,
             "unknown" if remaining is None else f"{remaining / 3600:.1f} h",
         )
-        write_report(args.results_dir, args.report_output, budget)
+        write_report(args.results_dir, args.report_output, budget, args.budget_args)
     for key, error in failed.items():
         logger.error("=== failed model %s: %s", "/".join(key), error)
     return pending_units(units, args.results_dir)

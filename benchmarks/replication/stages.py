@@ -123,7 +123,11 @@ def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str,
         fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
         args = VocabReplacementArguments(source_model=source, target_tokenizer=str(tokenizer), output_dir=str(output))
         options = InitOptions(
-            init_spec=init, seed=42, fasttext_model=fasttext, fasttext_threads=budget.fasttext_threads
+            init_spec=init,
+            seed=42,
+            random_distribution=budget.random_distribution,
+            fasttext_model=fasttext,
+            fasttext_threads=budget.fasttext_threads,
         )
         recipe("replace_vocab").main(args, options)
 

@@ -109,8 +109,11 @@ def _relative(path: str | Path) -> str:
         return str(path)
 
 
-def write_report(results_dir: str | Path, output: str | Path, budget: Budget) -> Path | None:
-    """Rewrite the Markdown table from every unit JSON under ``results_dir`` (nothing if there is none)."""
+def write_report(
+    results_dir: str | Path, output: str | Path, budget: Budget, budget_args: str | None = None
+) -> Path | None:
+    """Rewrite the Markdown table from every unit JSON under ``results_dir`` (nothing if there is none);
+    ``budget_args`` (default ``--budget <name>``) goes into the command that regenerates it."""
     results = collect_results([results_dir]) if Path(results_dir).is_dir() else []
     if not results:
         return None
@@ -121,13 +124,14 @@ def write_report(results_dir: str | Path, output: str | Path, budget: Budget) ->
     lines = [
         f"# Replication of [ES] Table 1 in miniature — budget `{budget.name}`",
         "",
-        f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/run.py --budget "
-        f"{budget.name} --report_only` from {len(results)} unit results in `{_relative(results_dir)}`.",
+        f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/run.py "
+        f"{budget_args or '--budget ' + budget.name} --report_only` from {len(results)} unit results in "
+        f"`{_relative(results_dir)}`.",
         f"Source multilingual-e5-small; {budget.vocab_size}-token per-language unigram vocabularies; LAPT "
         f"{budget.lapt_steps} steps × batch {budget.lapt_batch_size * budget.lapt_gradient_accumulation} × "
         f"{budget.lapt_max_seq_length} tokens (FULL: body frozen for {budget.freeze_steps} steps), lr "
         f"{budget.lapt_learning_rate}; fine-tuning up to {budget.ft_epochs} epochs, lr {budget.ft_learning_rate}, "
-        f"batch {budget.ft_batch_size}. Cells: mean ± std over fine-tuning seeds (×100); `seeds` counts them.",
+        f"batch {budget.ft_batch_size}; random rows: `{budget.random_distribution}`. Cells: mean ± std over fine-tuning seeds (×100); `seeds` counts them.",
         "",
         table.to_markdown(),
     ]
