@@ -59,6 +59,21 @@ def test_unknown_budget_key_names_the_key(tmp_path):
         grid.load_budget("cpu").spec("ud_test", "xx")
 
 
+def test_a_work_dir_refuses_a_changed_budget_under_the_same_name(tmp_path):
+    budget = grid.load_budget("cpu")
+    grid.check_work_dir_budget(budget, tmp_path / "work")  # first use: recorded
+    assert json.loads((tmp_path / "work" / "budget.json").read_text())["lapt_steps"] == budget.lapt_steps
+    grid.check_work_dir_budget(grid.load_budget("cpu", ["--seeds", "1", "--num_threads", "1"]), tmp_path / "work")
+    changed = grid.load_budget("cpu", ["--lapt_steps", "7", "--random_distribution", "unit"])
+    expected = (
+        r"budget.json: budget 'cpu' differs .*random_distribution: 'auto' there, 'unit' now; lapt_steps: 60 there"
+    )
+    with pytest.raises(ConfigError, match=expected + r", 7 now\).*own --name"):
+        grid.check_work_dir_budget(changed, tmp_path / "work")
+    renamed = grid.load_budget("cpu", ["--name", "cpu_unit", "--random_distribution", "unit"])
+    grid.check_work_dir_budget(renamed, tmp_path / "work_unit")  # its own work directory: fine
+
+
 def test_finished_units_are_skipped(tmp_path, capsys):
     budget = grid.load_budget("cpu")
     units = grid.enumerate_units(budget, languages=["myv"], modes=["none", "full"])

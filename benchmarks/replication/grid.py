@@ -8,11 +8,12 @@ work directory (tokenizer and fastText per language, replaced model per (languag
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import field
 from pathlib import Path
 
-from langadapt import LangadaptParser
+from langadapt import ConfigError, LangadaptParser, write_json
 
 HERE = Path(__file__).resolve().parent
 CONFIG_DIR = HERE / "configs"
@@ -98,6 +99,32 @@ def load_budget(name_or_path: str, overrides: Sequence[str] = ()) -> Budget:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
     (budget,) = LangadaptParser(Budget).parse([str(path), *overrides])
     return budget
+
+
+# Fields that choose which units run or how fast, not what a unit computes.
+GRID_FIELDS = {"languages", "init_methods", "lapt_modes", "baseline_modes", "seeds", "num_threads"}
+
+
+def check_work_dir_budget(budget: Budget, work_dir: Path) -> None:
+    """Record the budget in ``<work_dir>/budget.json`` on first use; later raise ConfigError if a run with other
+    settings (say ``--lapt_steps 800``) would reuse the stages cached there under the same name."""
+    defaults = {
+        f.name: f.default_factory() if callable(f.default_factory) else f.default for f in dataclasses.fields(budget)
+    }
+    current = {k: v for k, v in dataclasses.asdict(budget).items() if k not in GRID_FIELDS}
+    path = work_dir / "budget.json"
+    if not path.is_file():
+        write_json(path, current)
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    changed = [k for k in current if saved.get(k, defaults[k]) != current[k]]
+    if changed:
+        differences = "; ".join(f"{k}: {saved.get(k, defaults[k])!r} there, {current[k]!r} now" for k in changed)
+        raise ConfigError(
+            f"{path}: budget {budget.name!r} differs from the one its cached stages were made with ({differences}). "
+            "Give the changed budget its own --name (results and work directory follow it), or another --work_dir "
+            "and --results_dir."
+        )
 
 
 @dataclasses.dataclass(frozen=True, order=False)

@@ -29,7 +29,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from grid import HERE, NO_LAPT, Budget, StagePaths, Unit, enumerate_units, load_budget, pending_units  # noqa: E402
+from grid import (  # noqa: E402
+    HERE,
+    NO_LAPT,
+    Budget,
+    StagePaths,
+    Unit,
+    check_work_dir_budget,
+    enumerate_units,
+    load_budget,
+    pending_units,
+)
 from locks import LockHeld, exclusive  # noqa: E402
 from stages import REPO, resolve_source, run_unit  # noqa: E402
 from tables import write_report  # noqa: E402
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> list[Unit]:
     if args.report_only:
         write_report(args.results_dir, args.report_output, budget, args.budget_args)
         return todo
+    check_work_dir_budget(budget, args.work_dir)
     if budget.num_threads:
         import torch
 
