@@ -22,6 +22,7 @@ SECTIONS = [
     ("Replication of [ES] Table 1 in miniature: reading", "replication_table.md"),
     ("Replication, `cpu` budget: table", "replication_cpu.md"),
     ("Replication, `cpu_long` budget: table", "replication_cpu_long.md"),
+    ("Replication, `cpu_long` with [ES]'s N(0, 1) random rows: table", "replication_cpu_long_unit.md"),
 ]
 
 HEADER = """# Benchmarks
