@@ -17,12 +17,23 @@ SECTIONS = [
     ("Vocabulary replacement: provenance of e5-small → 16k", "vocab_provenance_e5.md"),
     ("LAPT: masked-positions-only MLM head", "lapt_mlm_head.md"),
     ("LAPT: real CPU run", "lapt_real_run.md"),
+    ("Language adapters: parity with the `adapters` library", "adapters_parity.md"),
     ("Evaluation: compact vocabulary in fine-tuning", "eval_compact_vocab.md"),
     ("Evaluation: multilingual-e5-small without LAPT", "eval_e5_baseline.md"),
+    ("Evaluation: multilingual-e5-small on SIB-200 topic classification", "sib_e5.md"),
     ("Replication of [ES] Table 1 in miniature: reading", "replication_table.md"),
     ("Replication, `cpu` budget: table", "replication_cpu.md"),
     ("Replication, `cpu_long` budget: table", "replication_cpu_long.md"),
     ("Replication, `cpu_long` with [ES]'s N(0, 1) random rows: table", "replication_cpu_long_unit.md"),
+    ("Replication, `cpu_long`: LAPT dev loss against the step", "replication_cpu_long_lapt_curves.md"),
+    (
+        "Replication, `cpu_long_esft` ([ES]'s fine-tuning on `cpu_long`'s LAPT models): table",
+        "replication_cpu_long_esft.md",
+    ),
+    (
+        "Replication: embedding structure of the source (e5-small) and of the SCRIPT rows",
+        "replication_embedding_structure.md",
+    ),
 ]
 
 HEADER = """# Benchmarks

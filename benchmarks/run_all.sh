@@ -12,7 +12,7 @@ python benchmarks/bench_compact_vocab.py --threads 1 --steps 6 --warmup 1
 if [ ! -d runs/tok16k_myv_sme ]; then
     python recipes/prepare_data.py recipes/configs/uralic/prepare_data.yaml --overwrite
     python recipes/train_tokenizer.py recipes/configs/uralic/train_tokenizer_16k.yaml \
-        --source_tokenizer "$(python -c 'from langadapt.models import load_e5_small; print(load_e5_small())' | tail -n 1)" \
+        --tokenizer_name_or_path "$(python -c 'from langadapt.models import load_e5_small; print(load_e5_small())' | tail -n 1)" \
         --output_dir runs/tok16k_myv_sme
 fi
 python benchmarks/bench_init_speed.py --target_tokenizer runs/tok16k_myv_sme --runs 3

@@ -9,14 +9,20 @@ import json
 import sys
 from pathlib import Path
 
+from langadapt.layout import PROVENANCE_FILE
+from langadapt.models import known_hub_id, portable_reference
+
 
 def render(model_dirs: list[str]) -> str:
-    records = [json.loads((Path(d) / "langadapt_provenance.json").read_text(encoding="utf-8")) for d in model_dirs]
+    records = [json.loads((Path(d) / PROVENANCE_FILE).read_text(encoding="utf-8")) for d in model_dirs]
     lines = []
     for record in records:
         summary = record["summary"]
+        # Named by Hub id (or a relative path), never by the machine's local path of the conversion.
+        source = (record.get("source_hub_id") or known_hub_id(record["source_model"])
+                  or portable_reference(record["source_model"]))  # fmt: skip
         lines += [
-            f"### `{record['init_spec']}` — {record['source_model']} → {record['target_tokenizer']} "
+            f"### `{record['init_spec']}` — {source} → {portable_reference(record['target_tokenizer'])} "
             f"({record['source_vocab_size']} → {record['vocab_size']} tokens, seed {record['seed']}, "
             f"source MLM head: {record['source_had_mlm_head']})",
             "",

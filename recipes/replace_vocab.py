@@ -1,8 +1,11 @@
-"""Replace a masked LM's vocabulary with a new tokenizer's, re-initialising the embeddings (METHODS.md §3).
+"""Replace a masked LM's vocabulary with a new tokenizer's, re-initialising the embeddings.
 
 Usage:
-    python recipes/replace_vocab.py recipes/configs/uralic/replace_vocab_script_posn_ident.yaml \
-        --source_model xlm-roberta-base --target_tokenizer runs/tok16k_myv_sme --output_dir runs/xlmr_myv_sme_spi
+    python recipes/replace_vocab.py recipes/configs/uralic/replace_vocab_script_posn_ident.yaml
+
+The config reads the tokenizer of ``train_tokenizer_16k.yaml`` (``runs/tok16k_myv_sme``) and writes
+``runs/xlmr_myv_sme_script_posn_ident``, which ``lapt_full.yaml`` reads; the methods and their defaults are
+explained in docs/methods.md#embedding-initialisation and docs/vocab.md.
 
 (no training here, so plain ``python``; ``accelerate launch recipes/replace_vocab.py ...`` works the same.)
 The output directory holds the new model, the target tokenizer and ``langadapt_provenance.json``; it loads
@@ -35,8 +38,8 @@ def main(args: VocabReplacementArguments, options: InitOptions) -> Path:
     check_output_dir(args.output_dir, args.overwrite)
     parse_init_spec(options.init_spec)
 
-    logger.info("loading source model %s and target tokenizer %s", args.source_model, args.target_tokenizer)
-    source_model, source_tokenizer, had_head = load_source_model(args.source_model, args.source_revision)
+    logger.info("loading source model %s and target tokenizer %s", args.model_name_or_path, args.target_tokenizer)
+    source_model, source_tokenizer, had_head = load_source_model(args.model_name_or_path, args.source_revision)
     target_tokenizer = AutoTokenizer.from_pretrained(args.target_tokenizer)
 
     logger.info(
@@ -50,7 +53,7 @@ def main(args: VocabReplacementArguments, options: InitOptions) -> Path:
         source_tokenizer,
         target_tokenizer,
         options,
-        source_name=args.source_model,
+        source_name=args.model_name_or_path,
         target_name=args.target_tokenizer,
     )
     provenance["source_had_mlm_head"] = had_head

@@ -1,10 +1,14 @@
 """Aggregate results JSONs into tables (one per task and regime): rows × languages + average, mean ± std.
 
 Usage:
-    python recipes/report.py --results_dirs runs/finetune --output_prefix benchmarks/results/eval_table
+    python recipes/report.py --results_dirs runs/finetune --output_prefix runs/report
+    python recipes/report.py --results_dirs runs/sweep/results --output_prefix runs/sweep/report --regression \
+        --lapt_dirs runs/sweep/lapt --embedding_models source=runs/source_mlm focus=runs/replaced/focus
 
 Writes ``PREFIX.md`` (all tables, best bolded: highest mean − std and every result within one std of it) and one
-``PREFIX_<task>_<regime>_<metric>.csv`` per table.
+``PREFIX_<task>_<regime>_<metric>.csv`` per table; beside them the figures (``PREFIX_fig_*.png`` with their data
+as ``.csv``) and, with ``--regression``, the mixed-effects regression (in ``PREFIX.md`` and
+``PREFIX_regression_{coefficients,tests}.csv``). See docs/analysis.md.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import field
 from pathlib import Path
 
 from langadapt import LangadaptParser, atomic_file, setup_logging
+from langadapt.analysis import AnalysisArguments, run_analysis
 from langadapt.evaluation import collect_results, tables_by_task
 
 logger = logging.getLogger("langadapt")
@@ -35,28 +40,32 @@ class ReportArguments:
             raise ValueError("results_dirs is required")
 
 
-def main(args: ReportArguments) -> list[Path]:
+def main(args: ReportArguments, analysis_args: AnalysisArguments | None = None) -> list[Path]:
     setup_logging(logging.INFO)
+    analysis_args = analysis_args or AnalysisArguments()
     results = collect_results(args.results_dirs)
     if not results:
         raise FileNotFoundError(f"no results.json under {args.results_dirs}")
     tables = tables_by_task(results, row_fields=args.row_fields)
     prefix = Path(args.output_prefix)
+    analysis = run_analysis(results, tables, args.row_fields, analysis_args, prefix)
+    sections = [table.to_markdown() for table in tables] + ([analysis.markdown] if analysis.markdown else [])
     written = [prefix.with_suffix(".md")]
     with atomic_file(written[0]) as out:
-        out.write("\n".join(table.to_markdown() for table in tables))
+        out.write("\n".join(sections))
     for table in tables:
         slug = re.sub(r"[^A-Za-z0-9]+", "_", table.title).strip("_").lower()
         path = prefix.parent / f"{prefix.name}_{slug}.csv"
         with atomic_file(path) as out:
             out.write(table.to_csv())
         written.append(path)
+    written += analysis.paths
     logger.info("%d results in %d tables: %s", len(results), len(tables), [str(p) for p in written])
     return written
 
 
 def make_parser() -> LangadaptParser:
-    return LangadaptParser(ReportArguments)
+    return LangadaptParser((ReportArguments, AnalysisArguments))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ stage "1/6 prepare_data: clean, de-duplicate and split the sample corpus"
 python recipes/prepare_data.py $CONFIGS/prepare_data.yaml
 
 stage "2/6 train_tokenizer: a small (384-piece) SentencePiece vocabulary, α-sampled over both languages"
-python recipes/train_tokenizer.py $CONFIGS/train_tokenizer_small.yaml --source_tokenizer "$SOURCE"
+python recipes/train_tokenizer.py $CONFIGS/train_tokenizer_small.yaml --tokenizer_name_or_path "$SOURCE"
 
 stage "3/6 replace_vocab: script+posn+ident initialization of the new embeddings"
-python recipes/replace_vocab.py $CONFIGS/replace_vocab_script_posn_ident.yaml --source_model "$SOURCE"
+python recipes/replace_vocab.py $CONFIGS/replace_vocab_script_posn_ident.yaml --model_name_or_path "$SOURCE"
 
 stage "4/6 lapt: continued MLM pre-training, FULL mode with a frozen phase"
 python recipes/lapt.py $CONFIGS/lapt_full.yaml

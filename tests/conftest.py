@@ -5,22 +5,26 @@ Everything is made here from seeded synthetic text: the tests never touch the ne
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import XLMRobertaTokenizer
 
+from langadapt.layout import PROVENANCE_FILE
+from langadapt.recipes_loader import load_recipe
 from langadapt.tokenization import (
     VOCAB_FILE_NAME,
     SpecialTokenLayout,
     TokenizerTrainingArguments,
     build_hf_tokenizer,
     train_sentencepiece,
-    train_tokenizer,
 )
 
+from .lapt_helpers import PROVENANCE
 from .tiny_models import tiny_xlmr_mlm
 
 SYLLABLES = {
@@ -80,15 +84,33 @@ def source_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def target_tokenizer_dir(tmp_path_factory, tiny_corpus_dir, source_model_dir) -> Path:
-    """A 300-token tokenizer trained by `train_tokenizer` on the tiny corpus, laid out like the source."""
+    """A 300-token tokenizer trained by ``recipes/train_tokenizer.py`` on the tiny corpus, laid out like the source."""
     output = tmp_path_factory.mktemp("target_tokenizer") / "tokenizer"
     args = TokenizerTrainingArguments(
         corpora=[f"myv={tiny_corpus_dir / 'myv.txt'}", f"sme={tiny_corpus_dir / 'sme.txt'}"],
-        source_tokenizer=str(source_model_dir),
+        tokenizer_name_or_path=str(source_model_dir),
         output_dir=str(output),
         vocab_size=300,
         num_sample_lines=3000,
         stats_lines=100,
         seed=0,
     )
-    return train_tokenizer(args)
+    return load_recipe("train_tokenizer").main(args)
+
+
+@pytest.fixture(scope="module")
+def lapt_model_dir(tmp_path_factory, source_model_dir) -> Path:
+    """The tiny source model without dropout (runs compare exactly) and with a vocabulary-replacement provenance."""
+    directory = tmp_path_factory.mktemp("lapt_model") / "model"
+    shutil.copytree(source_model_dir, directory)
+    config = json.loads((directory / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (directory / "config.json").write_text(json.dumps(config))
+    (directory / PROVENANCE_FILE).write_text(json.dumps(PROVENANCE))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def lapt():
+    """recipes/lapt.py as a module (its main() runs LAPT in-process)."""
+    return load_recipe("lapt")

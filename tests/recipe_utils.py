@@ -1,18 +1,6 @@
-"""Import a recipe script (recipes/<name>.py) as a module, for in-process `main()` runs."""
+"""Kept for test files written before `langadapt.recipes_loader` (the one recipe loader, shared with the
+benchmarks): import ``load_recipe`` and ``RECIPES_DIR`` from there."""
 
-from __future__ import annotations
+from langadapt.recipes_loader import RECIPES_DIR, load_recipe
 
-import importlib.util
-import sys
-from pathlib import Path
-
-RECIPES_DIR = Path(__file__).resolve().parents[1] / "recipes"
-
-
-def load_recipe(name: str):
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", RECIPES_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses resolve string annotations through sys.modules, so the module must be registered first.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+__all__ = ["RECIPES_DIR", "load_recipe"]

@@ -43,7 +43,7 @@ def test_unknown_yaml_key_names_key_and_file(tmp_path):
 
 
 def test_unknown_cli_option_is_an_error(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's usage-error status
         LangadaptParser(ExampleArguments).parse(["--no_such_option", "1"])
     assert "--no_such_option" in capsys.readouterr().err
 
@@ -69,7 +69,7 @@ def test_booleans_from_yaml_and_cli(tmp_path):
 
 
 def test_help_lists_every_field_with_its_help(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^0$"):
         LangadaptParser(ExampleArguments).parse(["--help"])
     out = capsys.readouterr().out
     for name, text in [
@@ -107,3 +107,94 @@ def test_global_batch_size_counts_accumulation_and_processes():
     assert global_batch_size(one_process) == 24
     four_processes = SimpleNamespace(per_device_train_batch_size=8, world_size=4, gradient_accumulation_steps=3)
     assert global_batch_size(four_processes) == 96
+
+
+def test_stated_global_batch_size_is_checked_against_the_launch(monkeypatch):
+    from types import SimpleNamespace
+
+    from langadapt.configs import check_global_batch_size
+
+    def args(stated, per_device, processes, accumulation=1):
+        return SimpleNamespace(global_batch_size=stated, per_device_train_batch_size=per_device,
+                               world_size=processes, gradient_accumulation_steps=accumulation)  # fmt: skip
+
+    check_global_batch_size(args(200, 200, 1))
+    check_global_batch_size(args(200, 25, 8))
+    check_global_batch_size(args(None, 200, 8))  # nothing stated: nothing to check
+    with pytest.raises(ValueError, match=r"global_batch_size is 200 but .* = 1600: on 8 process\(es\) use "
+                       r"--per_device_train_batch_size 25"):  # fmt: skip
+        check_global_batch_size(args(200, 200, 8))
+    with pytest.raises(ValueError, match=r"= 96: on 3 process\(es\) use a per-device batch and accumulation"):
+        check_global_batch_size(args(200, 32, 3))
+
+
+def test_finetune_config_on_eight_processes_is_refused(monkeypatch):
+    from pathlib import Path
+
+    from transformers import TrainingArguments
+
+    from langadapt.evaluation import EvalDataArguments, EvalModelArguments, FinetuneArguments
+
+    monkeypatch.setattr(TrainingArguments, "world_size", property(lambda self: 8))  # accelerate_configs/ddp.yaml
+    config = str(Path(__file__).resolve().parents[1] / "recipes" / "configs" / "uralic" / "finetune_pos.yaml")
+    parser = LangadaptParser((EvalDataArguments, EvalModelArguments, FinetuneArguments))
+    with pytest.raises(ConfigError, match=r"global_batch_size is 72 but per_device_train_batch_size 72 x 8 processes"):
+        parser.parse([config])
+    *_, training_args = parser.parse([config, "--per_device_train_batch_size", "9"])
+    assert training_args.global_batch_size == 72
+
+
+@dataclass
+class RenamedArguments:
+    corpus_caps: list[str] = field(default_factory=list, metadata={"help": "Line caps.", "deprecated_names": ["caps"]})
+    steps: int = field(default=10, metadata={"help": "How many steps."})
+
+
+def test_deprecated_yaml_key_is_read_under_the_new_name_with_a_warning(tmp_path):
+    config = write(tmp_path, "caps: [myv=3, sme=4]\n")
+    with pytest.warns(FutureWarning, match=r"config\.yaml: 'caps' is deprecated .* use 'corpus_caps'"):
+        (args,) = LangadaptParser(RenamedArguments).parse([config])
+    assert args.corpus_caps == ["myv=3", "sme=4"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "caps"),
+    [(["--caps", "myv=3", "sme=4"], ["myv=3", "sme=4"]), (["--caps=myv=3", "--steps", "2"], ["myv=3"])],
+)
+def test_deprecated_option_is_read_under_the_new_name_with_a_warning(argv, caps):
+    with pytest.warns(FutureWarning, match="command line: 'caps' is deprecated .* use 'corpus_caps'"):
+        (args,) = LangadaptParser(RenamedArguments).parse(argv)
+    assert args.corpus_caps == caps
+
+
+def test_command_line_new_name_overrides_a_deprecated_yaml_key(tmp_path):
+    config = write(tmp_path, "caps: [myv=3]\n")
+    with pytest.warns(FutureWarning):
+        (args,) = LangadaptParser(RenamedArguments).parse([config, "--corpus_caps", "sme=4"])
+    assert args.corpus_caps == ["sme=4"]
+
+
+def test_old_and_new_name_together_is_an_error(tmp_path):
+    config = write(tmp_path, "caps: [myv=3]\ncorpus_caps: [sme=4]\n")
+    with (
+        pytest.warns(FutureWarning),
+        pytest.raises(ConfigError, match="config.yaml: 'caps' is the deprecated name of 'corpus_caps'"),
+    ):
+        LangadaptParser(RenamedArguments).parse([config])
+    with pytest.warns(FutureWarning), pytest.raises(ConfigError, match="command line: 'caps' is the deprecated name"):
+        LangadaptParser(RenamedArguments).parse(["--caps", "myv=3", "--corpus_caps", "sme=4"])
+
+
+def test_renamed_stage_fields_accept_their_old_names(tmp_path):
+    from langadapt.tokenization import TokenizerTrainingArguments
+    from langadapt.vocab import InitOptions, VocabReplacementArguments
+
+    with pytest.warns(FutureWarning, match="use 'tokenizer_name_or_path'"):
+        (tok,) = LangadaptParser(TokenizerTrainingArguments).parse(
+            ["--corpora", "myv=a.txt", "--source_tokenizer", "src", "--output_dir", "out", "--caps", "myv=3"]
+        )
+    assert (tok.tokenizer_name_or_path, tok.corpus_caps) == ("src", ["myv=3"])
+    config = write(tmp_path, "source_model: src\ntarget_tokenizer: tok\noutput_dir: out\n")
+    with pytest.warns(FutureWarning, match="use 'model_name_or_path'"):
+        replace, _ = LangadaptParser((VocabReplacementArguments, InitOptions)).parse([config])
+    assert replace.model_name_or_path == "src"

@@ -55,3 +55,12 @@ def test_undecodable_bytes_fail_replace_skip(tmp_path):
     assert list(reader) == ["good line", "last line"] and reader.skipped == 1
     with pytest.raises(CorpusError, match="errors must be one of"):
         LineReader(str(path), errors="ignore")
+
+
+def test_inner_line_breaks_and_whitespace_only_lines(tmp_path):
+    """A line ends at \\n only; a stray \\r (or U+2028, \\f, ...) inside becomes a space; NBSP-only lines are blank."""
+    path = tmp_path / "odd.txt"
+    path.write_bytes("one\rline\r\n\u00a0\u00a0\n\u3000\ntwo\u2028lines\fhere\n\n".encode())
+    reader = LineReader(str(path))
+    assert list(reader) == ["one line", "two lines here"] and reader.blank == 3
+    assert list(LineReader(str(path), skip_blank=False)) == ["one line", "", "", "two lines here", ""]

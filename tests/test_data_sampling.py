@@ -102,3 +102,25 @@ def test_undecodable_bytes_are_reported_before_sampling(tmp_path):
     assert {line for _, line in replaced.sample(20)} == {"fine line", "bad \ufffd line"}
     skipped = build_sampler([spec], alpha=0.2, cache_dir=tmp_path / "cache2", errors="skip")
     assert {line for _, line in skipped.sample(20)} == {"fine line"}
+
+
+def test_line_pool_and_line_reader_agree_on_whitespace_and_inner_line_breaks(tmp_path):
+    """Only-whitespace lines (NBSP, U+3000) are no lines for either; inner line breaks become spaces in both."""
+    from langadapt.data import LineReader
+
+    raw = "first line\n\u00a0\n\u3000 \u3000\n\u00a0second\rline\u2028end\u00a0\r\n \t\nthird\x0bline\n"
+    path = tmp_path / "odd.txt"
+    path.write_bytes(raw.encode("utf-8"))
+    expected = ["first line", "second line end", "third line"]
+    pool = LinePool([path])
+    assert len(pool) == len(expected)
+    assert [pool[i] for i in range(len(pool))] == expected
+    reader = LineReader(str(path))
+    assert list(reader) == expected and reader.blank == 3
+    gz = tmp_path / "odd.txt.gz"  # the cached path (written from LineReader lines) gives the same lines
+    import gzip
+
+    gz.write_bytes(gzip.compress(raw.encode("utf-8")))
+    (spec,) = parse_corpus_specs([f"x={gz}"])
+    cached = LinePool.from_spec(spec, cache_dir=tmp_path / "cache")
+    assert [cached[i] for i in range(len(cached))] == expected

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from langadapt.layout import PROVENANCE_FILE
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -34,7 +36,7 @@ def test_demo_runs_end_to_end(tmp_path):
     out = clone / "runs" / "demo"
     assert "| demo-lapt-full-script+posn+ident |" in result.stdout  # the results table is printed
     assert (out / "lapt" / "best" / "README.md").is_file()  # the model card
-    provenance = json.loads((out / "model_init" / "langadapt_provenance.json").read_text(encoding="utf-8"))
+    provenance = json.loads((out / "model_init" / PROVENANCE_FILE).read_text(encoding="utf-8"))
     assert provenance["init_spec"] == "script+posn+ident" and provenance["vocab_size"] == 384
     results = sorted(out.glob("finetune/**/results.json"))
     assert len(results) == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from transformers import XLMRobertaForMaskedLM, XLMRobertaTokenizer
 
 from langadapt import LangadaptParser
 from langadapt.evaluation import (
+    TASKS,
     EvalDataArguments,
     EvalModelArguments,
     FinetuneArguments,
@@ -21,12 +21,12 @@ from langadapt.evaluation import (
     load_encoder,
     pool_words,
 )
+from langadapt.layout import UNIT_RESULTS_FILE
+from langadapt.recipes_loader import RECIPES_DIR, load_recipe
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "recipes"))
-import finetune  # noqa: E402
+from .tiny_models import tiny_xlmr_mlm
 
-from .tiny_models import tiny_xlmr_mlm  # noqa: E402
+finetune = load_recipe("finetune")
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöõšžабвгдеклмнорстуя"
 UPOS = ["NOUN", "VERB", "ADJ", "PUNCT"]
@@ -142,7 +142,7 @@ def test_end_to_end_ud(task, tiny_model_dir, ud_files, tmp_path):
     ]
     paths = finetune.main(*_args(argv))
     assert len(paths) == 1 and paths[0].is_file()
-    assert paths[0] == out / tiny_model_dir.name / task / "full" / "xx" / "seed1" / "results.json"
+    assert paths[0] == out / tiny_model_dir.name / task / "full" / "xx" / "seed1" / UNIT_RESULTS_FILE
     results = json.loads(paths[0].read_text())
     assert (results["n_train"], results["n_dev"], results["n_test"]) == (18, 6, 6)
     assert results["dev_from_train"] is True and results["epochs_run"] == pytest.approx(1.0)
@@ -267,22 +267,30 @@ def test_load_encoder_plain_and_peft_adapter(tiny_model_dir, tmp_path):
     encoder, tokenizer = load_encoder(str(tiny_model_dir))
     assert encoder.config.hidden_size == 32 and tokenizer.pad_token_id == 1
     model = XLMRobertaForMaskedLM.from_pretrained(tiny_model_dir)
-    lora = peft.get_peft_model(model, peft.LoraConfig(r=2, lora_alpha=2, target_modules=["query", "value"]))
-    torch.nn.init.normal_(lora.base_model.model.roberta.encoder.layer[0].attention.self.query.lora_B["default"].weight)
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=2, lora_alpha=4, target_modules=["query", "value"]))
+    query = lora.base_model.model.roberta.encoder.layer[0].attention.self.query
+    torch.nn.init.normal_(query.lora_B["default"].weight)  # B starts at zero: give this one adapter an effect
     lora.save_pretrained(tmp_path / "adapter")
     merged, _ = load_encoder(str(tmp_path / "adapter"))
-    delta = merged.encoder.layer[0].attention.self.query.weight - encoder.encoder.layer[0].attention.self.query.weight
-    assert delta.abs().sum() > 0  # the adapter was merged in
+    # Merged means W + B·A·(lora_alpha / r), exactly; the adapters whose B is still zero leave W as it was.
+    base = encoder.encoder.layer[0].attention.self
+    b, a = query.lora_B["default"].weight.detach(), query.lora_A["default"].weight.detach()
+    assert query.scaling["default"] == 2.0
+    expected = base.query.weight.detach() + 2.0 * b @ a
+    assert not torch.allclose(expected, base.query.weight)
+    torch.testing.assert_close(merged.encoder.layer[0].attention.self.query.weight.detach(), expected)
+    torch.testing.assert_close(merged.encoder.layer[0].attention.self.value.weight, base.value.weight)
+    torch.testing.assert_close(
+        merged.encoder.layer[1].attention.self.query.weight, encoder.encoder.layer[1].attention.self.query.weight
+    )
 
 
-@pytest.mark.parametrize(
-    "config", sorted((REPO / "recipes" / "configs").glob("*/finetune_*.yaml")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("config", sorted(RECIPES_DIR.glob("configs/*/finetune_*.yaml")), ids=lambda p: p.name)
 def test_finetune_configs_parse(config):
     data_args, model_args, training_args = LangadaptParser(
         (EvalDataArguments, EvalModelArguments, FinetuneArguments)
     ).parse([str(config), "--model_name_or_path", "dummy"])
-    assert data_args.task in ("pos", "parse", "ner") and training_args.learning_rate > 0
+    assert data_args.task in TASKS and training_args.learning_rate > 0  # a registered task, however many there are
 
 
 def test_early_stopping_and_best_checkpoint(tiny_model_dir, ud_files, tmp_path):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from langadapt import write_json
 from langadapt.evaluation import build_table, collect_results
+from langadapt.layout import UNIT_RESULTS_FILE
+from langadapt.recipes_loader import load_recipe
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))
-import report  # noqa: E402
+report = load_recipe("report")
 
 
 def _record(model, lang, seed, acc, task="pos"):
@@ -86,14 +84,15 @@ def test_report_recipe_writes_markdown_and_csv(tmp_path):
     for k, record in enumerate(RECORDS + [_record("a", "et", 1, 0.5, task="parse")]):
         if record["task"] == "parse":
             record.update(metric="las", metrics={"uas": 0.6, "las": 0.5})
-        write_json(tmp_path / "runs" / str(k) / "results.json", record)
+        write_json(tmp_path / "runs" / str(k) / UNIT_RESULTS_FILE, record)
     assert len(collect_results([tmp_path / "runs"])) == 11
     written = report.main(
         report.ReportArguments(results_dirs=[str(tmp_path / "runs")], output_prefix=str(tmp_path / "out" / "table"))
     )
     text = written[0].read_text()
     assert "### parse (few_shot) — UAS" in text and "### parse (few_shot) — LAS" in text and "### pos" in text
-    assert sorted(p.name for p in written[1:]) == [
+    assert "table_fig_bars_pos_few_shot_accuracy.png" in {p.name for p in written}  # figures beside the tables
+    assert sorted(p.name for p in written[1:] if "_fig_" not in p.name) == [
         "table_parse_few_shot_las.csv",
         "table_parse_few_shot_uas.csv",
         "table_pos_few_shot_accuracy.csv",

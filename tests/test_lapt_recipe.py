@@ -11,42 +11,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from transformers import AutoModelForMaskedLM
 
 from langadapt.lapt import NonFiniteLossError, PushToHubError
+from langadapt.layout import LAPT_RESULTS_FILE, PROVENANCE_FILE, TRAINABLE_BASE_FILE
 
-from .lapt_helpers import parse_lapt, tiny_lapt_argv
-from .recipe_utils import load_recipe
+from .lapt_helpers import parse_lapt, tiny_lapt_argv, weights
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = "roberta.encoder.layer.0.attention.self.query.weight"
 EMB = "roberta.embeddings.word_embeddings.weight"
-PROVENANCE = {"source_model": "FacebookAI/xlm-roberta-base", "init_spec": "script+posn+ident", "vocab_size": 1000}
-
-
-@pytest.fixture(scope="module")
-def lapt_model_dir(tmp_path_factory, source_model_dir) -> Path:
-    """The tiny source model without dropout (runs compare exactly) and with a vocabulary-replacement provenance."""
-    directory = tmp_path_factory.mktemp("lapt_model") / "model"
-    shutil.copytree(source_model_dir, directory)
-    config = json.loads((directory / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (directory / "config.json").write_text(json.dumps(config))
-    (directory / "langadapt_provenance.json").write_text(json.dumps(PROVENANCE))
-    return directory
-
-
-@pytest.fixture(scope="module")
-def lapt():
-    return load_recipe("lapt")
-
-
-def weights(path: Path) -> dict[str, torch.Tensor]:
-    state = load_file(str(path / "model.safetensors"))
-    if EMB not in state:  # tied: saved once under the decoder's name
-        state[EMB] = state["lm_head.decoder.weight"]
-    return state
 
 
 def test_paper_configs_keep_the_paper_defaults():
@@ -78,11 +52,11 @@ def test_full_mode_freezes_then_trains_and_keeps_best(lapt, lapt_model_dir, tiny
     assert results["best_step"] == best["step"] and results["best_dev_loss"] == pytest.approx(best["loss"])
     best_w = weights(out / "best")
     assert all(torch.equal(best_w[n], weights(out / f"checkpoint-{best['step']}")[n]) for n in best_w)
-    for name in ["tokenizer.json", "config.json", "langadapt_provenance.json", "README.md"]:
+    for name in ["tokenizer.json", "config.json", PROVENANCE_FILE, "README.md"]:
         assert (out / "best" / name).is_file(), name
     assert not (out / "best" / "optimizer.pt").exists()
     assert AutoModelForMaskedLM.from_pretrained(out / "best").config.vocab_size == 1000
-    saved = json.loads((out / "lapt_results.json").read_text())
+    saved = json.loads((out / LAPT_RESULTS_FILE).read_text())
     assert saved["steps"] == 6 and saved["flops"]["total"] > 0 and saved["masked_only_head"] is True
     assert saved["flops"]["this_session"]["projected_positions"] < saved["flops"]["this_session"]["tokens"]
     card = (out / "README.md").read_text()
@@ -129,7 +103,8 @@ class NaNInjector:
         self.bad_calls, self.calls = bad_calls, 0
 
     def from_pretrained(self, *args, **kwargs):
-        model = AutoModelForMaskedLM.from_pretrained(*args, **kwargs)
+        loaded = AutoModelForMaskedLM.from_pretrained(*args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded  # the recipe asks for output_loading_info
 
         def hook(module, inputs, output):
             if not module.training:
@@ -140,7 +115,7 @@ class NaNInjector:
             return output
 
         model.roberta.embeddings.register_forward_hook(hook)
-        return model
+        return loaded
 
 
 def test_nonfinite_loss_skips_update_and_lowers_grad_norm(
@@ -178,7 +153,7 @@ def test_lora_run_saves_adapter_and_merged_model(lapt, lapt_model_dir, tiny_corp
     argv = tiny_lapt_argv(lapt_model_dir, tiny_corpus_dir, out, lapt_mode="lora", merge_adapters=True, max_steps=4)
     results = lapt.main(*parse_lapt(argv))
     assert (out / "best" / "adapter_config.json").is_file()
-    assert (out / "best" / "langadapt_trainable_base.safetensors").is_file()  # replaced vocab: embeddings train
+    assert (out / "best" / TRAINABLE_BASE_FILE).is_file()  # replaced vocab: embeddings train
     merged = AutoModelForMaskedLM.from_pretrained(out / "best_merged")
     assert merged.lm_head.decoder.weight is merged.roberta.embeddings.word_embeddings.weight
     assert not torch.equal(merged.roberta.embeddings.word_embeddings.weight, weights(lapt_model_dir)[EMB])
@@ -200,7 +175,7 @@ def test_push_without_network_fails_clearly_and_keeps_local_output(
         lapt.main(*parse_lapt(argv))
     assert (out / "best" / "model.safetensors").is_file() and (out / "best" / "README.md").is_file()
     assert "me/tiny-lapt" in (out / "README.md").read_text()
-    assert (out / "lapt_results.json").is_file()
+    assert (out / LAPT_RESULTS_FILE).is_file()
 
 
 def test_two_processes_match_the_single_process_run(lapt, lapt_model_dir, tiny_corpus_dir, tmp_path):

@@ -302,3 +302,32 @@ def test_best_checkpoint_callback_forces_saves_and_stops_early(tmp_path):
     assert decisions == [(True, False), (False, False), (False, True)]
     assert callback.best_step == 2 and callback.best_loss == 2.0
     assert callback.curve == [(1, 3.0), (2, 2.0), (3, 2.5), (4, 2.1)]
+
+
+@pytest.mark.parametrize("train_embeddings", ["false", "true"])
+def test_lora_flops_count_the_adapter_and_a_frozen_head_without_weight_grads(tmp_path, train_embeddings):
+    from langadapt.lapt import LaptTrainer, LaptTrainingArguments
+
+    d, h, vocab, r = 32, 2, 120, 8  # tiny_xlmr, LoRA rank 8 on query and value
+    args = LaptArguments(lapt_mode="lora", lora_r=r, train_embeddings=train_embeddings)
+    setup = LAPT_MODES.get("lora")(tiny_xlmr(vocab), args, vocab_replaced=False)
+    lora_per_token = h * 2 * (2 * d * r + 2 * r * d)  # x·A (d→r) then ·B (r→d), for query and value per layer
+    assert (setup.adapter_flops_per_token, setup.adapter_flops_per_projected) == (lora_per_token, 0)
+    enable_masked_only_head(setup.model)
+    counter = FlopCounter.from_config(
+        setup.model.get_base_model().config, setup.adapter_flops_per_token, setup.adapter_flops_per_projected
+    )
+    training_args = LaptTrainingArguments(
+        output_dir=str(tmp_path), max_grad_norm=1.0, eval_strategy="no", use_cpu=True, report_to="none"
+    )
+    trainer = LaptTrainer(model=setup.model, args=training_args, flop_counter=counter)
+    input_ids, _, labels = random_batch(vocab, batch=3, length=20)
+    projected = int((labels != -100).sum())
+    trainer.floating_point_ops({"input_ids": input_ids, "labels": labels})
+    without_adapter = FlopCounter.from_config(setup.model.get_base_model().config)  # the same batch, no adapter
+    trainer.flop_counter, trainer._flops_reported = without_adapter, 0.0
+    trainer.floating_point_ops({"input_ids": input_ids, "labels": labels})
+
+    assert counter.body - without_adapter.body == 3 * 3 * 20 * lora_per_token  # B·L positions, the adapter ×3
+    head_factor = 3 if train_embeddings == "true" else 2  # a frozen head: input gradients only
+    assert counter.head == without_adapter.head == head_factor * projected * (2 * d * d + 2 * d * vocab)

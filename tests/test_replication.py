@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from langadapt import ConfigError
@@ -21,6 +23,8 @@ import locks  # noqa: E402
 import run  # noqa: E402
 import stages  # noqa: E402
 import tables  # noqa: E402
+
+from langadapt.layout import LAPT_RESULTS_FILE
 
 
 def test_cpu_grid_has_every_unit_in_run_order():
@@ -144,7 +148,7 @@ def test_a_lock_excludes_other_holders_and_dies_with_its_process(tmp_path):
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(locks.LockHeld):
+        with pytest.raises(locks.LockHeld, match="is being worked on by another process"):
             with locks.exclusive(stage, wait=False):
                 pass
     finally:
@@ -192,6 +196,63 @@ def test_units_claimed_by_another_process_are_left_to_it(tmp_path, monkeypatch):
     header = (tmp_path / "table.md").read_text(encoding="utf-8")
     assert "run.py --budget cpu --random_distribution unit --report_only` from 3 unit results" in header
     assert "random rows: `unit`" in header
+
+
+def killed_lapt_stage(partial: Path, state: str) -> None:
+    """What a harness process killed during a LAPT stage leaves in ``<dir>.partial``."""
+    checkpoint = partial / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "model.safetensors").write_bytes(b"weights")
+    if state == "mid_first_save":  # trainer_state.json cut short: the checkpoint is not usable
+        (checkpoint / "trainer_state.json").write_text('{"global_st')
+        return
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": 2}))
+    if state == "mid_second_save":  # checkpoint-4 has its weights but not its trainer_state.json yet
+        (partial / "checkpoint-4").mkdir()
+        (partial / "checkpoint-4" / "model.safetensors").write_bytes(b"weights")
+    elif state == "while_tidying_up":  # the run had finished (lapt_results.json is its last write)
+        (partial / "best").mkdir()
+        (partial / ".best.x1.tmp").mkdir()
+        (partial / LAPT_RESULTS_FILE).write_text("{}")
+
+
+@pytest.mark.parametrize(
+    "state, calls",
+    [
+        ("mid_first_save", [{"resume": False, "overwrite": True, "eval_on_start": True}]),
+        ("mid_second_save", [{"resume": True, "overwrite": False, "eval_on_start": False}]),
+        ("while_tidying_up", []),
+    ],
+)
+def test_a_killed_lapt_stage_restarts_resumes_or_only_finishes(tmp_path, monkeypatch, state, calls):
+    seen = []
+
+    class FakeLaptRecipe:  # the real recipe's resume is tested in tests/test_lapt_resume.py
+        @staticmethod
+        def main(model_args, lapt_args, training_args):
+            seen.append(
+                {
+                    "resume": lapt_args.resume,
+                    "overwrite": lapt_args.overwrite,
+                    "eval_on_start": training_args.eval_on_start,
+                }
+            )
+            output_dir = Path(training_args.output_dir)
+            if lapt_args.overwrite:
+                shutil.rmtree(output_dir)
+            (output_dir / "best").mkdir(parents=True)
+            (output_dir / "checkpoint-8").mkdir()
+            (output_dir / LAPT_RESULTS_FILE).write_text("{}")
+
+    monkeypatch.setattr(stages, "recipe", lambda name: FakeLaptRecipe)
+    paths = grid.StagePaths(tmp_path / "work")
+    paths.source_mlm().mkdir(parents=True)  # the LAPT input is ready
+    output = paths.lapt("myv", grid.SOURCE_VOCAB, "full")
+    killed_lapt_stage(output.with_name(output.name + stages.PARTIAL), state)
+    assert stages.ensure_lapt(grid.load_budget("cpu"), paths, "myv", grid.SOURCE_VOCAB, "full", "src") == output
+    assert seen == calls
+    assert sorted(p.name for p in output.iterdir()) == ["best", LAPT_RESULTS_FILE]
+    assert not output.with_name(output.name + stages.PARTIAL).exists()
 
 
 UPOS = ["NOUN", "VERB", "ADJ", "PUNCT"]
@@ -266,6 +327,14 @@ def test_tiny_end_to_end_units_then_resume(tmp_path, tiny_corpus_dir, source_mod
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0
     assert record["lapt"]["steps"] == 4 and record["lapt"]["flops"] > 0 and record["lapt"]["vocab_size"] == 300
     assert record["n_dev"] == 8 and record["n_train"] == 32
+    # the curve starts at step 0 (the LAPT input), which curves.initial_dev_loss measures alone, identically
+    import curves
+
+    curve = record["lapt"]["dev_loss_curve"]
+    assert [p["step"] for p in curve] == [0, 2, 4]
+    budget = grid.load_budget(str(config))
+    assert curves.initial_dev_loss(budget, paths, "myv", "focus", str(source_model_dir)) == curve[0]["loss"]
+    assert curves.step0_path(paths, "myv", "focus").is_file()
     # the source-vocabulary LAPT baseline and the off-the-shelf model
     assert json.loads(grid.Unit("myv", "source", "full", 1).results_path(tmp_path / "res").read_text())["lapt"]
     assert json.loads(grid.Unit("myv", "source", "none", 1).results_path(tmp_path / "res").read_text())["lapt"] is None
@@ -275,3 +344,177 @@ def test_tiny_end_to_end_units_then_resume(tmp_path, tiny_corpus_dir, source_mod
     stamp = unit.results_path(tmp_path / "res").stat().st_mtime_ns
     assert run.main(common + select) == []
     assert unit.results_path(tmp_path / "res").stat().st_mtime_ns == stamp
+    # another fine-tuning recipe on the same LAPT model (stages_from, given as a path): LAPT is not trained again
+    child = tmp_path / "tiny_ft.yaml"
+    child.write_text(f"name: tiny_ft\nstages_from: {config}\nft_learning_rate: 1.0e-4\n", encoding="utf-8")
+    lapt_stamp = (paths.lapt("myv", "focus", "full") / LAPT_RESULTS_FILE).stat().st_mtime_ns
+    child_args = ["--budget", str(child), "--work_dir", str(tmp_path / "tiny_ft"), "--results_dir", str(tmp_path / "ft")]  # fmt: skip
+    child_args += [
+        "--report_output",
+        str(tmp_path / "ft.md"),
+        "--lapt_mode",
+        "full",
+        "--init",
+        "focus",
+        "--seeds",
+        "1",
+    ]
+    child_args += ["--stages_work_dir", str(tmp_path / "work")]  # the base ran with its own --work_dir
+    assert run.main(child_args) == []
+    child_record = json.loads(unit.results_path(tmp_path / "ft").read_text(encoding="utf-8"))
+    assert child_record["lapt"]["dir"] == record["lapt"]["dir"] == str(paths.lapt("myv", "focus", "full"))
+    assert (paths.lapt("myv", "focus", "full") / LAPT_RESULTS_FILE).stat().st_mtime_ns == lapt_stamp
+    assert child_record["budget"] == "tiny_ft" and not (tmp_path / "tiny_ft" / "lapt").exists()
+
+
+def test_a_budget_with_stages_from_inherits_its_base_and_refuses_changed_stages(tmp_path):
+    esft, base = grid.load_budget("cpu_long_esft"), grid.load_budget("cpu_long")
+    assert esft.stages_from == "cpu_long" and esft.name == "cpu_long_esft"
+    assert all(getattr(esft, k) == getattr(base, k) for k in grid.stage_fields())
+    assert "lapt_steps" in grid.stage_fields() and "ft_learning_rate" not in grid.stage_fields()
+    assert (esft.ft_learning_rate, esft.ft_batch_size, esft.ft_epochs, esft.ft_patience_epochs) == (5e-6, 72, 64, 8)
+    assert esft.seeds == base.seeds and grid.load_budget("cpu_long_esft", ["--seeds", "1"]).seeds == [1]
+    with pytest.raises(ConfigError, match=r"reuses the cached stages of 'cpu_long'.*lapt_steps: 400 there, 800 here"):
+        grid.load_budget("cpu_long_esft", ["--lapt_steps", "800"])
+    path = tmp_path / "child.yaml"
+    path.write_text("name: child\nstages_from: cpu_long\nlapt_learning_rate: 1.0e-3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"child.yaml: .*lapt_learning_rate: 0.0001 there, 0.001 here"):
+        grid.load_budget(str(path))
+    path.write_text("name: child\nstages_from: cpu_long\nft_epochs: 3\n", encoding="utf-8")
+    child = grid.load_budget(str(path))  # what it does not set, fine-tuning included, is the base's
+    assert (child.ft_epochs, child.ft_learning_rate, child.name) == (3, base.ft_learning_rate, "child")
+    path.write_text("name: child\nstages_from: child\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="names the budget itself"):
+        grid.load_budget(str(path))
+
+
+def test_stages_from_shares_the_stages_and_keeps_finetuning_apart(tmp_path, monkeypatch):
+    built = []
+
+    def fake_run_unit(budget, paths, unit, results_dir, source):
+        built.append((paths.lapt(*unit.model_key), paths.finetune()))
+        record = fake_record(unit.language, unit.mode, unit.init, unit.seed, 0.5)
+        record["harness_wall_time_s"] = {"prepare": 0.0, "finetune": 1.0}
+        unit.results_path(results_dir).parent.mkdir(parents=True)
+        unit.results_path(results_dir).write_text(json.dumps(record), encoding="utf-8")
+        return record
+
+    monkeypatch.setattr(run, "run_unit", fake_run_unit)
+    monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
+    work = tmp_path / "runs" / "cpu_long_esft"
+    argv = ["--budget", "cpu_long_esft", "--work_dir", str(work), "--results_dir", str(tmp_path / "res")]
+    argv += ["--report_output", str(tmp_path / "table.md"), "--language", "myv", "--lapt_mode", "full"]
+    assert run.main(argv + ["--init", "random", "--seeds", "1"]) == []
+    (lapt_dir, finetune_dir) = built[0]
+    assert lapt_dir == tmp_path / "runs" / "cpu_long" / "lapt" / "myv" / "random" / "full"  # the base's stage
+    assert finetune_dir == work / "finetune"
+    recorded = json.loads((tmp_path / "runs" / "cpu_long" / "budget.json").read_text())
+    assert recorded["name"] == "cpu_long" and recorded["ft_learning_rate"] == 1e-4  # the base's own record
+    assert json.loads((work / "budget.json").read_text())["ft_learning_rate"] == 5e-6
+    # a base work directory made with other LAPT settings is refused
+    recorded["lapt_steps"] = 800
+    (tmp_path / "runs" / "cpu_long" / "budget.json").write_text(json.dumps(recorded))
+    with pytest.raises(ConfigError, match=r"cpu_long/budget.json: budget 'cpu_long' differs .*lapt_steps: 800"):
+        run.main(argv + ["--init", "ident", "--seeds", "1"])
+
+
+def write_lapt_results(lapt_dir: Path, curve: list[tuple[int, float]]) -> None:
+    lapt_dir.mkdir(parents=True)
+    results = {
+        "dev_loss_curve": [{"step": s, "loss": v} for s, v in curve],
+        "best_step": min(curve, key=lambda p: p[1])[0],
+    }
+    (lapt_dir / LAPT_RESULTS_FILE).write_text(json.dumps(results), encoding="utf-8")
+
+
+def test_lapt_curves_table_has_a_column_per_step_and_the_gaps_to_random(tmp_path):
+    import curves
+
+    budget = grid.load_budget("cpu_long")
+    paths = grid.StagePaths(tmp_path / "work")
+    write_lapt_results(paths.lapt("myv", "random", "full"), [(0, 9.8), (100, 7.0), (200, 6.5)])
+    write_lapt_results(paths.lapt("myv", "script", "full"), [(0, 9.5), (100, 7.2), (200, 6.25)])
+    write_lapt_results(paths.lapt("myv", "script", "emb"), [(0, 9.5), (100, 7.4)])
+    step0 = curves.step0_path(paths, "myv", "ident")  # step 0 measured without a LAPT run
+    step0.parent.mkdir(parents=True)
+    step0.write_text(json.dumps({"loss": 9.1}), encoding="utf-8")
+    results = tmp_path / "results"  # an earlier run's unit JSON: its best dev loss
+    record = fake_record("myv", "full", "mean", 1, 0.8, "m")
+    record["lapt"].update(best_step=400, best_dev_loss=6.978)
+    grid.Unit("myv", "mean", "full", 1).results_path(results).parent.mkdir(parents=True)
+    grid.Unit("myv", "mean", "full", 1).results_path(results).write_text(json.dumps(record), encoding="utf-8")
+    output = curves.write_curves_report(paths, budget, tmp_path / "curves.md", results)
+    text = output.read_text(encoding="utf-8")
+    assert "| LAPT model | step 0 | step 100 | step 200 | best step | vs FULL random: step 0 |" in text
+    assert "| full / random | 9.800 | 7.000 | 6.500 | 200 | +0.000 | +0.000 (step 200) |  |" in text
+    assert "| full / ident | 9.100 |  |  |  | -0.700 |  |  |" in text
+    assert "| full / script | 9.500 | 7.200 | 6.250 | 200 | -0.300 | -0.250 (step 200) |  |" in text
+    assert "| full / mean |  |  |  |  |  |  | 6.978 (400) |" in text
+    assert "| emb / script | 9.500 | 7.400 |  | 100 | -0.300 | +0.400 (step 100) |  |" in text
+    assert "emb / ident" not in text  # a step 0 alone is shown once, in the first LAPT mode
+    assert text.index("full / random") < text.index("full / ident") < text.index("full / script")
+    assert text.index("full / mean") < text.index("emb / script")
+    empty = grid.StagePaths(tmp_path / "empty")
+    assert curves.write_curves_report(empty, budget, tmp_path / "none.md", tmp_path / "nothing") is None
+
+
+def test_embedding_structure_statistics_on_planted_groups():
+    import embedding_structure as es
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["Latin"] * 600 + ["Cyrillic"] * 300 + ["Greek"] * 100)
+    centres = {"Latin": 0.0, "Cyrillic": 6.0, "Greek": -6.0}
+    vectors = rng.normal(size=(1000, 8)).astype(np.float32)
+    vectors[:, 0] += np.array([centres[label] for label in labels])
+    # between-group variance 0.6·1.2² + 0.3·4.8² + 0.1·7.2² = 12.96 (overall mean 1.2) over 8 + 12.96
+    assert 0.58 < es.eta_squared(vectors, labels) < 0.66
+    assert es.eta_squared(vectors, rng.permutation(labels)) < 0.01
+    separated = es.linear_probe(vectors, labels, iterations=50)
+    assert separated.classes == 3 and separated.test_rows == 200 and separated.train_rows == 800
+    assert separated.accuracy > 0.97 and separated.balanced_accuracy > 0.95
+    assert abs(separated.majority_baseline - 0.6) < 0.1
+    assert separated.shuffled_balanced_accuracy < 0.5  # chance is 1/3
+    noise = es.linear_probe(rng.normal(size=(1000, 8)).astype(np.float32), labels, iterations=50)
+    assert noise.balanced_accuracy < 0.45
+    pcs, share = es.principal_components(vectors)
+    assert pcs.shape == (1000, 2) and 0 < share < 1
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        es.linear_probe(vectors, ["Latin"] * 1000)
+    positions = np.array(["initial", "internal"] * 500)
+    one_script = es.describe_model("one", es.Rows(vectors, np.array(["Cyrillic"] * 1000), positions), 100, 2)
+    assert "| script | n/a: one script with ≥ 100 rows |" in "\n".join(one_script)
+    assert any(line.startswith("| word-initial vs internal, Cyrillic rows | 2 |") for line in one_script)
+
+
+def test_embedding_structure_report_of_a_tiny_model(source_model_dir, tmp_path):
+    import embedding_structure as es
+
+    rows = es.load_rows(source_model_dir)
+    assert len(rows.vectors) == len(rows.scripts) == len(rows.positions) > 0
+    report = es.main(["--no_source", "--models", str(source_model_dir), "--min_rows", "5",
+                      "--output", str(tmp_path / "structure.md")])  # fmt: skip
+    assert report == (tmp_path / "structure.md").read_text(encoding="utf-8")
+    assert "| script (" in report and "| word-initial vs internal, all rows |" in report
+    assert "| script × position (the same rows) |" in report
+
+
+def test_lapt_only_builds_each_model_once_in_order_and_goes_on_after_a_failure(tmp_path, monkeypatch):
+    built = []
+
+    def fake_ensure_model(budget, paths, unit, source):
+        built.append(unit.model_key)
+        if unit.init == "ident":
+            raise RuntimeError("broken stage")
+        write_lapt_results(paths.lapt(*unit.model_key), [(0, 9.0), (100, 7.0)])
+        return "model", paths.lapt(*unit.model_key)
+
+    monkeypatch.setattr(run, "ensure_model", fake_ensure_model)
+    monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
+    argv = ["--budget", "cpu_long", "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path / "res")]
+    argv += ["--report_output", str(tmp_path / "replication_cpu_long.md"), "--language", "myv", "--lapt_only"]
+    run.main(argv + ["--lapt_mode", "none", "full", "--init", "source", "random", "ident", "script"])
+    assert built == [("myv", "source", "full"), ("myv", "random", "full"), ("myv", "ident", "full"),
+                     ("myv", "script", "full")]  # fmt: skip
+    assert not (tmp_path / "res").exists()  # nothing fine-tuned
+    table = (tmp_path / "replication_cpu_long_lapt_curves.md").read_text(encoding="utf-8")
+    assert "| full / random | 9.000 | 7.000 | 100 |" in table and "full / ident" not in table

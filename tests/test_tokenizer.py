@@ -8,6 +8,7 @@ import pytest
 import sentencepiece as spm
 from transformers import AutoTokenizer, BertTokenizer, XLMRobertaTokenizer
 
+from langadapt.recipes_loader import load_recipe
 from langadapt.tokenization import (
     STATS_FILE_NAME,
     VOCAB_FILE_NAME,
@@ -16,10 +17,10 @@ from langadapt.tokenization import (
     VocabularySizeError,
     load_model_proto,
     processor_from_proto,
-    train_tokenizer,
 )
 from tests.conftest import synthetic_lines
-from tests.recipe_utils import load_recipe
+
+train_tokenizer = load_recipe("train_tokenizer")
 
 SENTENCES = ["Кованя эрзянь ломань.", "Mun lean dás čáhjegáddái ŋuovdu!", "Вана  кудо,   ды ворь?"]
 
@@ -27,7 +28,7 @@ SENTENCES = ["Кованя эрзянь ломань.", "Mun lean dás čáhjeg�
 def corpus_args(tiny_corpus_dir, source, output_dir, **overrides):
     values = dict(
         corpora=[f"myv={tiny_corpus_dir / 'myv.txt'}", f"sme={tiny_corpus_dir / 'sme.txt'}"],
-        source_tokenizer=str(source),
+        tokenizer_name_or_path=str(source),
         output_dir=str(output_dir),
         vocab_size=300,
         num_sample_lines=3000,
@@ -86,15 +87,15 @@ def test_statistics_file(target_tokenizer_dir):
 
 
 def test_same_seed_same_vocabulary(tmp_path, tiny_corpus_dir, source_model_dir, target_tokenizer_dir):
-    again = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "again"))
+    again = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "again"))
     pieces = [(p.piece, p.score) for p in load_model_proto(again / VOCAB_FILE_NAME).pieces]
     assert pieces == [(p.piece, p.score) for p in load_model_proto(target_tokenizer_dir / VOCAB_FILE_NAME).pieces]
-    other = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "other", seed=1))
+    other = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "other", seed=1))
     assert [p.piece for p in load_model_proto(other / VOCAB_FILE_NAME).pieces] != [p for p, _ in pieces]
 
 
 def test_bpe_option(tmp_path, tiny_corpus_dir, source_model_dir):
-    output = train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "bpe", model_type="bpe"))
+    output = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "bpe", model_type="bpe"))
     tokenizer = AutoTokenizer.from_pretrained(output)
     processor = spm.SentencePieceProcessor(model_file=str(output / VOCAB_FILE_NAME))
     assert len(tokenizer) == 300 and tokenizer.mask_token_id == 299 and tokenizer.unk_token_id == 3
@@ -108,8 +109,8 @@ def test_wordpiece_source_layout(tmp_path, tiny_corpus_dir):
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters])}
     source = BertTokenizer(vocab=vocab, do_lower_case=False)
     assert SpecialTokenLayout.from_tokenizer(source).head == ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-    args = corpus_args(tiny_corpus_dir, "bert-source", tmp_path / "wp")
-    output = train_tokenizer(args, source_tokenizer=source)
+    source.save_pretrained(tmp_path / "bert-source")
+    output = train_tokenizer.main(corpus_args(tiny_corpus_dir, tmp_path / "bert-source", tmp_path / "wp"))
     tokenizer = AutoTokenizer.from_pretrained(output)
     assert tokenizer.convert_ids_to_tokens(list(range(5))) == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.mask_token_id) == (0, 1, 4)
@@ -122,7 +123,7 @@ def test_vocabulary_too_large_for_the_data(tmp_path, tiny_corpus_dir, source_mod
     with pytest.raises(
         VocabularySizeError, match=r"vocab_size=50000 is more than the training text supports; at most"
     ):
-        train_tokenizer(args)
+        train_tokenizer.main(args)
     assert not (tmp_path / "big").exists()
 
 
@@ -130,7 +131,7 @@ def test_alpha_and_required_fields_are_checked(tmp_path, tiny_corpus_dir, source
     with pytest.raises(ValueError, match="alpha must be > 0"):
         corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "x", alpha=0)
     with pytest.raises(ValueError, match="output_dir is required"):
-        TokenizerTrainingArguments(corpora=["a=b"], source_tokenizer="s")
+        TokenizerTrainingArguments(corpora=["a=b"], tokenizer_name_or_path="s")
 
 
 def test_failed_run_keeps_the_previous_tokenizer(tmp_path, tiny_corpus_dir, source_model_dir, target_tokenizer_dir):
@@ -140,24 +141,23 @@ def test_failed_run_keeps_the_previous_tokenizer(tmp_path, tiny_corpus_dir, sour
     shutil.copytree(target_tokenizer_dir, output)
     before = (output / VOCAB_FILE_NAME).read_bytes()
     with pytest.raises(FileExistsError, match="--overwrite"):
-        train_tokenizer(corpus_args(tiny_corpus_dir, source_model_dir, output))
+        train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, output))
     (tmp_path / "empty.txt").write_text("")
     bad = corpus_args(
         tiny_corpus_dir, source_model_dir, output, overwrite=True, corpora=[f"myv={tmp_path / 'empty.txt'}"]
     )
     with pytest.raises(ValueError, match=r"empty\.txt: file is empty"):
-        train_tokenizer(bad)
+        train_tokenizer.main(bad)
     assert (output / VOCAB_FILE_NAME).read_bytes() == before
 
 
 def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
-    recipe = load_recipe("train_tokenizer")
-    (args,) = recipe.make_parser().parse(
+    (args,) = train_tokenizer.make_parser().parse(
         [
             "--corpora",
             f"myv={tiny_corpus_dir / 'myv.txt'}",
             f"sme={tiny_corpus_dir / 'sme.txt'}",
-            "--source_tokenizer",
+            "--tokenizer_name_or_path",
             str(source_model_dir),
             "--output_dir",
             str(tmp_path / "tok"),
@@ -169,7 +169,7 @@ def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
             "50",
         ]
     )
-    output = recipe.main(args)
+    output = train_tokenizer.main(args)
     assert len(AutoTokenizer.from_pretrained(output)) == 256
 
 

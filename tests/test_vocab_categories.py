@@ -1,4 +1,4 @@
-"""Script and word-position categories of tokens (METHODS.md §3)."""
+"""Script and word-position categories of tokens (docs/methods.md#embedding-initialisation)."""
 
 import pytest
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from langadapt.vocab import INIT_METHODS, InitPlan, RandomGroup, parse_init_spec, sparsemax
+from langadapt.vocab import INIT_METHODS, InitMethod, InitPlan, RandomGroup, parse_init_spec, sparsemax
 
 
 def test_parse_init_spec_combines_by_precedence():
@@ -25,8 +25,21 @@ def test_parse_init_spec_unknown_name_lists_valid_ones():
 
 def test_parse_init_spec_accepts_outside_callable():
     (method,) = parse_init_spec("langadapt.vocab.heuristics:init_identical")
-    assert method.precedence == 50 and callable(method.apply)
+    assert callable(method.apply)
     assert set(INIT_METHODS) >= {"ident", "script", "script+posn", "focus", "mean", "random"}
+
+
+def test_outside_callable_ranks_after_copying_before_sampling_methods():
+    """docs/vocab.md: an outside function runs after ident/focus/mean and before script+posn/script/random."""
+    outside = "langadapt.vocab.heuristics:init_identical"
+    order = [m.name for m in parse_init_spec(f"random+script+{outside}+script+posn+mean+focus+ident")]
+    assert order == ["ident", "focus", "mean", outside, "script+posn", "script", "random"]
+    # a module:attribute naming an InitMethod record keeps the precedence it declares
+    order = [m.name for m in parse_init_spec("script+tests.test_vocab_plan:LATE_METHOD+script+posn")]
+    assert order == ["script+posn", "script", "late"]
+
+
+LATE_METHOD = InitMethod("late", 42, lambda context, plan: None)
 
 
 def test_sparsemax_matches_simplex_projection():

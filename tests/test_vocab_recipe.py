@@ -1,6 +1,5 @@
 """recipes/replace_vocab.py: --help, an in-process main() on tiny data, bad output directories, the configs."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,17 +8,11 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from langadapt import LangadaptParser
+from langadapt.layout import SENTENCEPIECE_MODEL_FILE
+from langadapt.recipes_loader import RECIPES_DIR, load_recipe
 from langadapt.vocab import PROVENANCE_FILE_NAME, InitOptions, VocabReplacementArguments
 
-ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "replace_vocab.py"
-
-
-def _recipe():
-    spec = importlib.util.spec_from_file_location("replace_vocab_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+replace_vocab = load_recipe("replace_vocab")
 
 
 def _parse(argv):
@@ -27,7 +20,15 @@ def _parse(argv):
 
 
 def _argv(source: Path, target: Path, output: Path, *extra: str) -> list[str]:
-    return ["--source_model", str(source), "--target_tokenizer", str(target), "--output_dir", str(output), *extra]
+    return [
+        "--model_name_or_path",
+        str(source),
+        "--target_tokenizer",
+        str(target),
+        "--output_dir",
+        str(output),
+        *extra,
+    ]
 
 
 def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_tokenizer_dir, tmp_path):
@@ -35,7 +36,7 @@ def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_
     args = _parse(
         _argv(source_model_dir, target_tokenizer_dir, output, "--init_spec", "script+posn+ident", "--seed", "7")
     )
-    assert _recipe().main(*args) == output
+    assert replace_vocab.main(*args) == output
     model = AutoModelForMaskedLM.from_pretrained(output)
     tokenizer = AutoTokenizer.from_pretrained(output)
     assert model.config.vocab_size == len(tokenizer) == 300
@@ -46,7 +47,7 @@ def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_
     assert provenance["seed"] == 7 and provenance["init_spec"] == "script+posn+ident"
     assert provenance["summary"]["counts_per_method"]["ident"] > 0
     assert len(provenance["tokens"]) == 300
-    assert (output / "sentencepiece.bpe.model").is_file()  # kept from the target tokenizer directory
+    assert (output / SENTENCEPIECE_MODEL_FILE).is_file()  # kept from the target tokenizer directory
     batch = tokenizer(["Ковазя эрзя.", "Mii leat dáppe."], return_tensors="pt", padding=True)
     loss = model(**batch, labels=batch["input_ids"]).loss
     assert torch.isfinite(loss)
@@ -63,7 +64,7 @@ def test_bad_input_writes_nothing(source_model_dir, target_tokenizer_dir, tmp_pa
     output = tmp_path / "model"
     args = _parse(_argv(source_model_dir, target_tokenizer_dir, output, *extra))
     with pytest.raises(error, match=message):
-        _recipe().main(*args)
+        replace_vocab.main(*args)
     assert not output.exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 
@@ -74,14 +75,14 @@ def test_existing_output_dir_is_refused_without_overwrite(source_model_dir, targ
     (output / "config.json").write_text("{}", encoding="utf-8")
     argv = _argv(source_model_dir, target_tokenizer_dir, output, "--init_spec", "ident")
     with pytest.raises(FileExistsError, match="--overwrite"):
-        _recipe().main(*_parse(argv))
+        replace_vocab.main(*_parse(argv))
     assert (output / "config.json").read_text(encoding="utf-8") == "{}"
-    _recipe().main(*_parse([*argv, "--overwrite"]))
+    replace_vocab.main(*_parse([*argv, "--overwrite"]))
     assert (output / PROVENANCE_FILE_NAME).is_file()
 
 
-@pytest.mark.parametrize("config", sorted((ROOT / "recipes" / "configs").glob("*/replace_vocab_*.yaml")))
+@pytest.mark.parametrize("config", sorted(RECIPES_DIR.glob("configs/*/replace_vocab_*.yaml")))
 def test_configs_parse(config):
     args, options = _parse([str(config)])
-    assert args.source_model and args.output_dir
+    assert args.model_name_or_path and args.output_dir
     assert options.init_spec in ("script+posn+ident", "focus")

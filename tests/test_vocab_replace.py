@@ -366,3 +366,87 @@ def test_source_without_input_embeddings_is_an_error(source, target_tokenizer):
 
     with pytest.raises(SourceModelError, match="no input embeddings"):
         replace_vocabulary(NoEmbeddings(), tokenizer, target_tokenizer, InitOptions("ident"))
+
+
+def _permuted_source_tokenizer(source_model_dir, seed=0):
+    """The source's own tokens in another order (special tokens kept in place): an equal-size target vocabulary."""
+    from transformers import XLMRobertaTokenizer
+
+    from langadapt.tokenization import VOCAB_FILE_NAME, SpecialTokenLayout, build_hf_tokenizer, load_model_proto
+
+    proto = load_model_proto(source_model_dir / VOCAB_FILE_NAME)
+    pieces = [(p.piece, p.score, p.type) for p in proto.pieces]
+    middle = pieces[4:-1]  # <s> <pad> </s> <unk> first, <mask> last
+    order = torch.randperm(len(middle), generator=torch.Generator().manual_seed(seed)).tolist()
+    for slot, (piece, score, kind) in zip(proto.pieces[4:-1], [middle[i] for i in order]):
+        slot.piece, slot.score, slot.type = piece, score, kind
+    return build_hf_tokenizer(proto, SpecialTokenLayout.xlm_roberta(), XLMRobertaTokenizer, "unigram")
+
+
+def _untied_copy(model):
+    config = copy.deepcopy(model.config)
+    config.tie_word_embeddings = False
+    untied = type(model)(config)
+    untied.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        untied.lm_head.decoder.weight.normal_(0, 1.0, generator=torch.Generator().manual_seed(5))
+    return untied
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_equal_size_vocabulary_follows_the_plan(source, source_model_dir, tied):
+    """A target vocabulary as large as the source's still goes through the plan (not copied because shapes match)."""
+    source_model, source_tokenizer = source
+    model = source_model if tied else _untied_copy(source_model)
+    permuted = _permuted_source_tokenizer(source_model_dir)
+    assert len(permuted) == len(source_tokenizer) and permuted.get_vocab() != source_tokenizer.get_vocab()
+    new, provenance = replace_vocabulary(model, source_tokenizer, permuted, InitOptions("ident"))
+    # every token exists in the source: IDENT copies by string, so the permutation moves the rows
+    old_ids = torch.tensor(
+        source_tokenizer.convert_tokens_to_ids(permuted.convert_ids_to_tokens(range(len(permuted))))
+    )
+    assert provenance["summary"]["counts_per_method"].get("random", 0) == 0
+    assert not torch.equal(old_ids, torch.arange(len(permuted)))
+    assert torch.equal(new.get_input_embeddings().weight, model.get_input_embeddings().weight[old_ids])
+    for bias in (new.lm_head.bias, new.lm_head.decoder.bias):  # separate parameters when untied (transformers 5)
+        assert torch.equal(bias, model.lm_head.decoder.bias[old_ids])
+    assert torch.equal(new.lm_head.decoder.weight, model.lm_head.decoder.weight[old_ids])
+    assert (new.lm_head.decoder.weight.data_ptr() == new.get_input_embeddings().weight.data_ptr()) == tied
+
+    # RANDOM re-initialisation of the source's own vocabulary: fresh rows, fixed bias, except special tokens
+    fresh, provenance = replace_vocabulary(model, source_tokenizer, source_tokenizer, InitOptions("random"))
+    random_ids = torch.tensor([t["id"] for t in _rows_by_method(provenance, "random")])
+    assert len(random_ids) == len(source_tokenizer) - 5
+    for new_matrix, old_matrix in [
+        (fresh.get_input_embeddings().weight, model.get_input_embeddings().weight),
+        (fresh.lm_head.decoder.weight, model.lm_head.decoder.weight),
+    ]:
+        assert not torch.isclose(new_matrix[random_ids], old_matrix[random_ids]).all(1).any()
+        assert new_matrix[random_ids].std().item() == pytest.approx(model.config.initializer_range, rel=0.1)
+    bias = model.lm_head.decoder.bias.detach()
+    special = [source_tokenizer.bos_token_id, source_tokenizer.mask_token_id]
+    for new_bias in (fresh.lm_head.bias, fresh.lm_head.decoder.bias):
+        assert torch.allclose(new_bias[random_ids], torch.full((len(random_ids),), bias.mean().item()))
+        assert torch.equal(new_bias[special], bias[special])
+
+
+def init_every_other_free_id_from_row_4(context, plan):
+    """An outside init method (passed as 'tests.test_vocab_replace:init_every_other_free_id_from_row_4')."""
+    free = plan.free_ids()[::2]
+    plan.add_copies(free, torch.full_like(free, 4), "outside")
+
+
+def test_outside_method_runs_after_ident_and_before_script(source, target_tokenizer):
+    """docs/vocab.md: a module:callable method sees the ids ident left, and script+posn fills the rest after it."""
+    model, tokenizer = source
+    outside = "tests.test_vocab_replace:init_every_other_free_id_from_row_4"
+    new, provenance = replace_vocabulary(
+        model, tokenizer, target_tokenizer, InitOptions(f"script+posn+{outside}+ident")
+    )
+    counts = provenance["summary"]["counts_per_method"]
+    assert provenance["methods_in_precedence_order"] == ["special", "ident", outside, "script+posn", "random"]
+    free_after_ident = len(target_tokenizer) - counts["special"] - counts["ident"]
+    assert counts["outside"] == (free_after_ident + 1) // 2 and counts["script+posn"] == free_after_ident // 2
+    outside_ids = [t["id"] for t in _rows_by_method(provenance, "outside")]
+    weight = new.get_input_embeddings().weight
+    assert torch.equal(weight[outside_ids], model.get_input_embeddings().weight[[4] * len(outside_ids)])

@@ -14,11 +14,13 @@ from dataclasses import field
 from pathlib import Path
 
 from langadapt import ConfigError, LangadaptParser, write_json
+from langadapt.layout import UNIT_RESULTS_FILE
 
 HERE = Path(__file__).resolve().parent
 CONFIG_DIR = HERE / "configs"
 
-# [ES] Table 1's init methods in the paper's row order (plus MEAN, METHODS.md §3 "beyond the papers").
+# [ES] Table 1's init methods in the paper's row order, plus MEAN (not in the papers; see
+# docs/methods.md#embedding-initialisation).
 INIT_METHODS = ("random", "ident", "script", "script+posn", "script+posn+ident", "focus", "mean")
 LAPT_MODES = ("full", "emb")
 # Baselines keep the source vocabulary: init "source" with mode "none" (off the shelf) or a LAPT mode.
@@ -31,6 +33,13 @@ class Budget:
     """One compute budget (configs/<name>.yaml): the grid, the LAPT and the fine-tuning settings."""
 
     name: str = field(metadata={"help": "Budget name; results go to results/<name>/."})
+    stages_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "Another budget whose cached stages (tokenizer … LAPT) this one reuses: every field not given "
+            "is inherited from it, and only the fine-tuning (ft_*) and grid fields may differ from it."
+        },
+    )
     # Grid
     languages: list[str] = field(default_factory=lambda: ["myv", "sme"], metadata={"help": "Target languages."})
     init_methods: list[str] = field(default_factory=lambda: list(INIT_METHODS), metadata={"help": "Init specs."})
@@ -92,17 +101,59 @@ class Budget:
         return round(self.lapt_steps * self.lapt_freeze_fraction)
 
 
-def load_budget(name_or_path: str, overrides: Sequence[str] = ()) -> Budget:
-    """configs/<name>.yaml (or a path), with ``--field value`` overrides; unknown keys raise ConfigError."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-    (budget,) = LangadaptParser(Budget).parse([str(path), *overrides])
-    return budget
-
-
 # Fields that choose which units run or how fast, not what a unit computes.
 GRID_FIELDS = {"languages", "init_methods", "lapt_modes", "baseline_modes", "seeds", "num_threads"}
+# Fields that only the fine-tuning stage reads: a budget with ``stages_from`` may differ from its base in these.
+FINETUNE_FIELDS = {f.name for f in dataclasses.fields(Budget) if f.name.startswith("ft_")}
+# Fields that name a budget rather than say what it computes.
+IDENTITY_FIELDS = {"name", "stages_from"}
+
+
+def stage_fields() -> list[str]:
+    """The fields the cached stages (tokenizer, fastText, replaced model, LAPT) depend on."""
+    excluded = GRID_FIELDS | FINETUNE_FIELDS | IDENTITY_FIELDS
+    return [f.name for f in dataclasses.fields(Budget) if f.name not in excluded]
+
+
+def budget_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    return CONFIG_DIR / f"{name_or_path}.yaml" if not path.suffix else path
+
+
+def _given_fields(path: Path, overrides: Sequence[str]) -> set[str]:
+    """The fields set in the YAML file or on the command line (``--field value`` or ``--field=value``)."""
+    from langadapt.configs import load_flat_yaml
+
+    flags = {o[2:].partition("=")[0] for o in overrides if o.startswith("--")}
+    return set(load_flat_yaml(path)) | flags
+
+
+def load_budget(name_or_path: str, overrides: Sequence[str] = ()) -> Budget:
+    """configs/<name>.yaml (or a path), with ``--field value`` overrides; unknown keys raise ConfigError.
+
+    A budget with ``stages_from: <base>`` takes every field it does not set from the base budget; a stage field
+    (anything but ft_*, the grid and the name) set to another value than the base's raises ConfigError, since
+    the LAPT models it reuses were not made with it."""
+    path = budget_path(name_or_path)
+    (budget,) = LangadaptParser(Budget).parse([str(path), *overrides])
+    if budget.stages_from is None:
+        return budget
+    if budget.stages_from == budget.name:
+        raise ConfigError(f"{path}: stages_from names the budget itself ({budget.name!r})")
+    base = load_budget(budget.stages_from)
+    given = _given_fields(path, overrides)
+    for name in (f.name for f in dataclasses.fields(Budget) if f.name not in IDENTITY_FIELDS):
+        if name not in given:
+            setattr(budget, name, getattr(base, name))
+    changed = [k for k in stage_fields() if getattr(budget, k) != getattr(base, k)]
+    if changed:
+        differences = "; ".join(f"{k}: {getattr(base, k)!r} there, {getattr(budget, k)!r} here" for k in changed)
+        raise ConfigError(
+            f"{path}: budget {budget.name!r} reuses the cached stages of {base.name!r} (stages_from) but changes "
+            f"settings they were made with ({differences}); only fine-tuning (ft_*) fields may differ. Drop "
+            "stages_from to build its own stages."
+        )
+    return budget
 
 
 def check_work_dir_budget(budget: Budget, work_dir: Path) -> None:
@@ -143,7 +194,7 @@ class Unit:
         return f"{self.language}/{self.mode}/{self.init}/seed{self.seed}"
 
     def results_path(self, results_dir: str | Path) -> Path:
-        return Path(results_dir) / self.language / self.mode / self.init / f"seed{self.seed}" / "results.json"
+        return Path(results_dir) / self.language / self.mode / self.init / f"seed{self.seed}" / UNIT_RESULTS_FILE
 
 
 def enumerate_units(
@@ -177,24 +228,32 @@ def pending_units(units: Sequence[Unit], results_dir: str | Path) -> list[Unit]:
 
 @dataclasses.dataclass(frozen=True)
 class StagePaths:
-    """Cached stage outputs under one work directory (each written atomically, reused when complete)."""
+    """Cached stage outputs under one work directory (each written atomically, reused when complete).
+
+    ``shared_root`` holds the stages up to LAPT when they come from another budget (``stages_from``); the
+    fine-tuning outputs and unit claims stay under ``root``."""
 
     root: Path
+    shared_root: Path | None = None
+
+    @property
+    def stage_root(self) -> Path:
+        return self.shared_root or self.root
 
     def tokenizer(self, language: str) -> Path:
-        return self.root / "tokenizer" / language
+        return self.stage_root / "tokenizer" / language
 
     def fasttext(self, language: str) -> Path:
-        return self.root / "fasttext" / f"{language}.bin"
+        return self.stage_root / "fasttext" / f"{language}.bin"
 
     def source_mlm(self) -> Path:
-        return self.root / "source_mlm"
+        return self.stage_root / "source_mlm"
 
     def replaced(self, language: str, init: str) -> Path:
-        return self.root / "replaced" / language / init
+        return self.stage_root / "replaced" / language / init
 
     def lapt(self, language: str, init: str, mode: str) -> Path:
-        return self.root / "lapt" / language / init / mode
+        return self.stage_root / "lapt" / language / init / mode
 
     def finetune(self) -> Path:
         return self.root / "finetune"

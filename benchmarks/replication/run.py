@@ -10,6 +10,10 @@ Usage (from the repository root):
     python benchmarks/replication/run.py --budget cpu --list
     python benchmarks/replication/run.py --budget cpu --lapt_steps 50     # any Budget field (grid.py)
     python benchmarks/replication/run.py --budget cpu --report_only
+    # the LAPT stages alone (their dev-loss curves: benchmarks/results/replication_<budget>_lapt_curves.md)
+    python benchmarks/replication/run.py --budget cpu_long --language myv --lapt_only
+    # another fine-tuning recipe on the LAPT models of cpu_long (configs/cpu_long_esft.yaml: stages_from)
+    python benchmarks/replication/run.py --budget cpu_long_esft --seeds 1
 
 One results JSON per unit (language, init method, LAPT mode, fine-tuning seed) under
 ``results/<budget>/<lang>/<mode>/<init>/seed<N>/results.json``; a rerun skips finished units and reuses every
@@ -29,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from curves import write_curves_report  # noqa: E402
 from grid import (  # noqa: E402
     HERE,
     NO_LAPT,
@@ -41,10 +46,10 @@ from grid import (  # noqa: E402
     pending_units,
 )
 from locks import LockHeld, exclusive  # noqa: E402
-from stages import REPO, resolve_source, run_unit  # noqa: E402
+from stages import REPO, ensure_model, resolve_source, run_unit  # noqa: E402
 from tables import write_report  # noqa: E402
 
-from langadapt import setup_logging  # noqa: E402
+from langadapt import ConfigError, setup_logging  # noqa: E402
 
 logger = logging.getLogger("langadapt.replication")
 
@@ -58,17 +63,59 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budge
     parser.add_argument("--seeds", nargs="*", type=int, help="Only these fine-tuning seeds.")
     parser.add_argument("--work_dir", help="Cached stages (default runs/replication/<budget>).")
     parser.add_argument("--results_dir", help="Unit JSONs (default benchmarks/replication/results/<budget>).")
+    parser.add_argument(
+        "--stages_work_dir",
+        help="With stages_from: the base budget's work directory (default: beside --work_dir, under its name).",
+    )
     parser.add_argument("--report_output", help="Table (default benchmarks/results/replication_<budget>.md).")
     parser.add_argument("--list", action="store_true", help="List the units (pending or done) and exit.")
     parser.add_argument("--report_only", action="store_true", help="Only rewrite the table.")
     parser.add_argument("--max_units", type=int, help="Stop after this many units (e.g. to time one).")
+    parser.add_argument(
+        "--lapt_only", action="store_true", help="Build the selected units' LAPT stages, fine-tune nothing."
+    )
     args, overrides = parser.parse_known_args(argv)
     budget = load_budget(args.budget, overrides)
     args.budget_args = " ".join(["--budget", args.budget, *overrides])
     args.work_dir = Path(args.work_dir or REPO / "runs" / "replication" / budget.name)
+    # A budget with stages_from reuses its base's stages, kept beside its own work directory (under the base's
+    # name: stages_from may be a YAML path).
+    args.base_budget = load_budget(budget.stages_from) if budget.stages_from else None
+    args.shared_dir = None
+    if args.base_budget is not None:
+        args.shared_dir = Path(args.stages_work_dir or args.work_dir.parent / args.base_budget.name)
+    elif args.stages_work_dir:
+        raise ConfigError(f"--stages_work_dir: budget {budget.name!r} has no stages_from")
     args.results_dir = Path(args.results_dir or HERE / "results" / budget.name)
     args.report_output = Path(args.report_output or REPO / "benchmarks" / "results" / f"replication_{budget.name}.md")
+    # The LAPT stages' table is named after the budget that made them.
+    curves_name = f"replication_{(args.base_budget or budget).name}_lapt_curves.md"
+    args.lapt_curves_output = args.report_output.with_name(curves_name)
     return args, budget
+
+
+def build_lapt_stages(
+    budget: Budget, paths: StagePaths, units: list[Unit], source: str, curves_output: Path, results_dir: Path
+):
+    """``--lapt_only``: build (or reuse) the LAPT stage of every selected model, in run order, and rewrite the
+    dev-loss curve table after each; a model that fails is logged and the others go on. Returns the units."""
+    first_unit: dict[tuple[str, str, str], Unit] = {}  # one unit per model (its seeds share the LAPT stage)
+    for unit in units:
+        if unit.mode != NO_LAPT:
+            first_unit.setdefault(unit.model_key, unit)
+    models = list(first_unit.values())
+    logger.info("budget %s: LAPT stages of %d models under %s", budget.name, len(models), paths.stage_root)
+    for n, unit in enumerate(models, start=1):
+        started = time.time()
+        logger.info("=== LAPT %d/%d: %s", n, len(models), "/".join(unit.model_key))
+        try:
+            ensure_model(budget, paths, unit, source)
+        except Exception:  # one broken stage must not stop the others
+            logger.exception("=== LAPT of %s failed", "/".join(unit.model_key))
+            continue
+        logger.info("=== LAPT of %s ready after %.0f s", "/".join(unit.model_key), time.time() - started)
+        write_curves_report(paths, budget, curves_output, results_dir)
+    return units
 
 
 class Eta:
@@ -108,12 +155,17 @@ def main(argv: list[str] | None = None) -> list[Unit]:
         write_report(args.results_dir, args.report_output, budget, args.budget_args)
         return todo
     check_work_dir_budget(budget, args.work_dir)
+    if args.shared_dir is not None:  # the base's stages must still be those of its config
+        check_work_dir_budget(args.base_budget, args.shared_dir)
     if budget.num_threads:
         import torch
 
         torch.set_num_threads(budget.num_threads)
+    paths, source = StagePaths(args.work_dir, args.shared_dir), resolve_source(budget)
+    if args.lapt_only:
+        return build_lapt_stages(budget, paths, units, source, args.lapt_curves_output, args.results_dir)
     logger.info("budget %s: %d units, %d to run; work dir %s", budget.name, len(units), len(todo), args.work_dir)
-    paths, source, eta = StagePaths(args.work_dir), resolve_source(budget), Eta()
+    eta = Eta()
     failed: dict[tuple[str, str, str], str] = {}
     for done, unit in enumerate(todo[: args.max_units], start=1):
         started = time.time()

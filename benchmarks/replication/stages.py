@@ -22,6 +22,7 @@ from grid import NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, Unit
 from locks import exclusive
 
 from langadapt import atomic_directory, write_json
+from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
 
 logger = logging.getLogger("langadapt.replication")
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: s
     args = TokenizerTrainingArguments(
         corpora=[f"{language}={budget.spec('lapt_train', language)}"],
         stats_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
-        source_tokenizer=source,
+        tokenizer_name_or_path=source,
         output_dir=str(output),
         vocab_size=budget.vocab_size,
         num_sample_lines=budget.tokenizer_sample_lines,
@@ -121,7 +122,9 @@ def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str,
     def build() -> None:
         tokenizer = ensure_tokenizer(budget, paths, language, source)
         fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
-        args = VocabReplacementArguments(source_model=source, target_tokenizer=str(tokenizer), output_dir=str(output))
+        args = VocabReplacementArguments(
+            model_name_or_path=source, target_tokenizer=str(tokenizer), output_dir=str(output)
+        )
         options = InitOptions(
             init_spec=init,
             seed=42,
@@ -134,61 +137,83 @@ def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str,
     return build_once(output, Path.is_dir, build)
 
 
+def lapt_arguments(budget: Budget, language: str, mode: str, output_dir: Path, resume: bool):
+    """The LAPT recipe's (LaptArguments, LaptTrainingArguments) for one model of the budget."""
+    from langadapt.lapt import LaptArguments, LaptTrainingArguments
+
+    lapt_args = LaptArguments(
+        train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
+        dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
+        dev_draws=budget.lapt_dev_draws,
+        max_seq_length=budget.lapt_max_seq_length,
+        lapt_mode=mode,
+        freeze_transformer_steps=budget.freeze_steps,
+        resume=resume,
+        overwrite=not resume,
+    )
+    training_args = LaptTrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=budget.lapt_steps,
+        per_device_train_batch_size=budget.lapt_batch_size,
+        per_device_eval_batch_size=budget.lapt_batch_size,
+        gradient_accumulation_steps=budget.lapt_gradient_accumulation,
+        learning_rate=budget.lapt_learning_rate,
+        max_grad_norm=budget.lapt_max_grad_norm,
+        eval_steps=budget.lapt_eval_steps,
+        # The dev loss of the LAPT input too (step 0 of the loss-vs-step table); dev masking is fixed per draw,
+        # so this evaluation leaves the training run unchanged. Not again on resume: step 0 is in the log.
+        eval_on_start=not resume,
+        save_steps=budget.lapt_eval_steps,
+        logging_steps=max(1, budget.lapt_eval_steps // 4),
+        seed=budget.lapt_seed,
+        use_cpu=budget.use_cpu,
+        disable_tqdm=True,
+        report_to="none",
+    )
+    return lapt_args, training_args
+
+
 def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mode: str, source: str) -> Path:
-    """LAPT of the (replaced or source-vocabulary) model; trains in ``<dir>.partial`` (resumed from its last
-    checkpoint after a kill) and becomes ``<dir>`` once ``lapt_results.json`` is written."""
-    from langadapt.lapt import LaptArguments, LaptTrainingArguments, ModelArguments
+    """LAPT of the (replaced or source-vocabulary) model; trains in ``<dir>.partial`` and becomes ``<dir>`` once
+    ``lapt_results.json`` (the recipe's last write) is there. After a kill it resumes from the last complete
+    checkpoint (ending where an uninterrupted run ends), starts over if none is complete, and only tidies up if
+    the run had finished."""
+    from langadapt.lapt import ModelArguments, find_resume_checkpoint
 
     output = paths.lapt(language, init, mode)
 
     def build() -> None:
+        partial = output.with_name(output.name + PARTIAL)
+        if (partial / LAPT_RESULTS_FILE).is_file():  # killed while tidying up: nothing to train again
+            finish_lapt(partial, output)
+            return
         if init == SOURCE_VOCAB:
             model_dir = ensure_source_mlm(paths, source)
         else:
             model_dir = ensure_replaced(budget, paths, language, init, source)
-        partial = output.with_name(output.name + PARTIAL)
-        resume = partial.is_dir() and any(partial.glob("checkpoint-*/trainer_state.json"))
-        lapt_args = LaptArguments(
-            train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
-            dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
-            dev_draws=budget.lapt_dev_draws,
-            max_seq_length=budget.lapt_max_seq_length,
-            lapt_mode=mode,
-            freeze_transformer_steps=budget.freeze_steps,
-            resume=resume,
-            overwrite=not resume,
-        )
-        training_args = LaptTrainingArguments(
-            output_dir=str(partial),
-            max_steps=budget.lapt_steps,
-            per_device_train_batch_size=budget.lapt_batch_size,
-            per_device_eval_batch_size=budget.lapt_batch_size,
-            gradient_accumulation_steps=budget.lapt_gradient_accumulation,
-            learning_rate=budget.lapt_learning_rate,
-            max_grad_norm=budget.lapt_max_grad_norm,
-            eval_steps=budget.lapt_eval_steps,
-            save_steps=budget.lapt_eval_steps,
-            logging_steps=max(1, budget.lapt_eval_steps // 4),
-            seed=budget.lapt_seed,
-            use_cpu=budget.use_cpu,
-            disable_tqdm=True,
-            report_to="none",
-        )
+        resume = find_resume_checkpoint(partial) is not None  # a checkpoint cut short by the kill does not count
+        lapt_args, training_args = lapt_arguments(budget, language, mode, partial, resume)
         recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
-        for checkpoint in partial.glob("checkpoint-*"):  # best/ is all later stages need
-            shutil.rmtree(checkpoint)
-        if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
-            shutil.rmtree(output)
-        os.replace(partial, output)
+        finish_lapt(partial, output)
 
-    return build_once(output, lambda path: (path / "lapt_results.json").is_file(), build)
+    return build_once(output, lambda path: (path / LAPT_RESULTS_FILE).is_file(), build)
+
+
+def finish_lapt(partial: Path, output: Path) -> None:
+    """Delete a finished LAPT run's checkpoints (``best/`` is all later stages need) and move it into place."""
+    for leftover in [*partial.glob("checkpoint-*"), *partial.glob(".best.*")]:  # .best.*: an interrupted copy
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+    if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
+        shutil.rmtree(output)
+    os.replace(partial, output)
 
 
 def lapt_summary(lapt_dir: Path | None) -> dict[str, Any] | None:
     """The compute and quality figures of a LAPT run that go into each unit's results JSON."""
     if lapt_dir is None:
         return None
-    results = json.loads((lapt_dir / "lapt_results.json").read_text(encoding="utf-8"))
+    results = json.loads((lapt_dir / LAPT_RESULTS_FILE).read_text(encoding="utf-8"))
     return {
         "dir": str(lapt_dir),
         "steps": results["steps"],
@@ -199,8 +224,18 @@ def lapt_summary(lapt_dir: Path | None) -> dict[str, Any] | None:
         "wall_time_s": results["wall_time_s"],
         "best_dev_loss": results["best_dev_loss"],
         "best_step": results["best_step"],
+        "dev_loss_curve": results["dev_loss_curve"],
         "nonfinite_events": len(results["nonfinite_events"]),
     }
+
+
+def ensure_model(budget: Budget, paths: StagePaths, unit: Unit, source: str) -> tuple[str, Path | None]:
+    """The model the unit fine-tunes (the source off the shelf, else the LAPT stage's ``best/``, built or
+    reused) and the LAPT directory (None off the shelf)."""
+    if unit.mode == NO_LAPT:
+        return source, None
+    lapt_dir = ensure_lapt(budget, paths, unit.language, unit.init, unit.mode, source)
+    return str(lapt_dir / "best"), lapt_dir
 
 
 def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, source: str) -> dict[str, Any]:
@@ -208,12 +243,7 @@ def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, s
     from langadapt.evaluation import EvalDataArguments, EvalModelArguments, FinetuneArguments, unit_dir
 
     start = time.time()
-    lapt_dir = None
-    if unit.mode == NO_LAPT:
-        model_path = source
-    else:
-        lapt_dir = ensure_lapt(budget, paths, unit.language, unit.init, unit.mode, source)
-        model_path = str(lapt_dir / "best")
+    model_path, lapt_dir = ensure_model(budget, paths, unit, source)
     prepared = time.time()
     label = f"{unit.language}__{unit.mode}__{unit.init}"
     data_args = EvalDataArguments(
@@ -242,7 +272,7 @@ def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, s
         report_to="none",
     )
     recipe("finetune").main(data_args, model_args, training_args)
-    result_file = unit_dir(paths.finetune(), label, "pos", "full", unit.language, unit.seed) / "results.json"
+    result_file = unit_dir(paths.finetune(), label, "pos", "full", unit.language, unit.seed) / UNIT_RESULTS_FILE
     record = json.loads(result_file.read_text(encoding="utf-8"))
     record.update(
         init_method=unit.init,

@@ -18,7 +18,7 @@ from grid import INIT_METHODS, NO_LAPT, SOURCE_VOCAB, Budget
 from langadapt import atomic_file
 from langadapt.evaluation import build_table, collect_results
 
-# [ES] Table 1, Erzya UD POS accuracy (METHODS.md §7); FOCUS there is FOCUS+IDENT.
+# [ES] Table 1, Erzya UD POS accuracy (docs/methods.md#reference-figures-es-table-1); FOCUS there is FOCUS+IDENT.
 ES_TABLE_1 = {
     f"{NO_LAPT} / {SOURCE_VOCAB}": 56.3,
     f"full / {SOURCE_VOCAB}": 85.1,
@@ -102,7 +102,7 @@ def rank_agreement(table, column: str = "myv") -> tuple[float, int] | None:
     return float(tau), len(rows)
 
 
-def _relative(path: str | Path) -> str:
+def relative_to_repo(path: str | Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[2]))
     except ValueError:
@@ -126,7 +126,7 @@ def write_report(
         "",
         f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/run.py "
         f"{budget_args or '--budget ' + budget.name} --report_only` from {len(results)} unit results in "
-        f"`{_relative(results_dir)}`.",
+        f"`{relative_to_repo(results_dir)}`.",
         f"Source multilingual-e5-small; {budget.vocab_size}-token per-language unigram vocabularies; LAPT "
         f"{budget.lapt_steps} steps × batch {budget.lapt_batch_size * budget.lapt_gradient_accumulation} × "
         f"{budget.lapt_max_seq_length} tokens (FULL: body frozen for {budget.freeze_steps} steps), lr "

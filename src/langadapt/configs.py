@@ -9,9 +9,13 @@ already turns dataclass fields (with `metadata={"help": ...}`) into options, inc
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import difflib
+import logging
 import sys
+import types
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,28 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
+logger = logging.getLogger(__name__)
+
 
 class ConfigError(ValueError):
     """A configuration file or option is invalid; the message names the key and the file."""
+
+
+def deprecated_names(dataclass_types: Sequence[type]) -> dict[str, str]:
+    """Old name → field name, from the fields' ``metadata={"deprecated_names": [...]}`` (a renamed field keeps
+    accepting its old name, in YAML and on the command line, for one release)."""
+    aliases: dict[str, str] = {}
+    for dtype in dataclass_types:
+        for f in dataclasses.fields(dtype):
+            for old in f.metadata.get("deprecated_names", ()):
+                aliases[old] = f.name
+    return aliases
+
+
+def _warn_deprecated(old: str, new: str, where: str) -> None:
+    message = f"{where}: '{old}' is deprecated and will be removed in the next release; use '{new}'"
+    warnings.warn(message, FutureWarning, stacklevel=3)
+    logger.warning(message)
 
 
 def load_flat_yaml(path: str | Path) -> dict[str, Any]:
@@ -46,7 +69,9 @@ def load_flat_yaml(path: str | Path) -> dict[str, Any]:
 class LangadaptParser(HfArgumentParser):
     """`HfArgumentParser` that also reads a YAML config given as the first positional argument.
 
-    Usage: ``recipe.py [config.yaml] [--field value ...]``. The YAML keys are the dataclass field names.
+    Usage: ``recipe.py [config.yaml] [--field value ...]``. The YAML keys are the dataclass field names. A renamed
+    field lists its old names in ``metadata={"deprecated_names": [...]}``: they are still accepted, with a
+    FutureWarning naming the new one, and giving both the old and the new name is an error.
     """
 
     def __init__(self, dataclass_types: Sequence[type] | type, **kwargs):
@@ -58,6 +83,39 @@ class LangadaptParser(HfArgumentParser):
             default=None,
             help="Optional flat YAML file whose keys are option names below; command-line options override it.",
         )
+        self.deprecated_names = deprecated_names(self.dataclass_types)
+
+    @staticmethod
+    def _parse_dataclass_field(parser: argparse.ArgumentParser, field: dataclasses.Field):
+        # HfArgumentParser passes a field's metadata to `add_argument`, which does not know "deprecated_names".
+        if "deprecated_names" in field.metadata:
+            field = copy.copy(field)
+            field.metadata = types.MappingProxyType(
+                {k: v for k, v in field.metadata.items() if k != "deprecated_names"}
+            )
+        HfArgumentParser._parse_dataclass_field(parser, field)
+
+    def canonical_name(self, key: str, where: str) -> str:
+        """The field name for ``key``: itself, or the new name of a deprecated one (warned about)."""
+        if key in self.deprecated_names:
+            _warn_deprecated(key, self.deprecated_names[key], where)
+            return self.deprecated_names[key]
+        return key
+
+    def _rename_deprecated(self, keys: Sequence[str], where: str) -> list[str]:
+        """``keys`` with deprecated names replaced by their fields' names; both names given is an error."""
+        renamed = [self.canonical_name(key, where) for key in keys]
+        for old, new in self.deprecated_names.items():
+            if old in keys and new in keys:
+                raise ConfigError(f"{where}: '{old}' is the deprecated name of '{new}'; give only '{new}'")
+        return renamed
+
+    def _rename_deprecated_options(self, args: list[str]) -> list[str]:
+        """Command-line ``--old value`` / ``--old=value`` → ``--new ...`` for the deprecated names."""
+        options = [arg[2:].split("=", 1)[0] for arg in args if arg.startswith("--")]
+        renamed = iter(self._rename_deprecated(options, "command line"))
+        return [f"--{next(renamed)}" + (arg[arg.index("=") :] if "=" in arg else "") if arg.startswith("--") else arg
+                for arg in args]  # fmt: skip
 
     def _known_actions(self) -> dict[str, argparse.Action]:
         return {action.dest: action for action in self._actions if action.dest not in ("help", "config")}
@@ -86,6 +144,7 @@ class LangadaptParser(HfArgumentParser):
         """Use the YAML file's values as defaults so that command-line options still override them."""
         path = Path(path)
         content = load_flat_yaml(path)
+        content = dict(zip(self._rename_deprecated(list(content), str(path)), content.values()))
         actions = self._known_actions()
         defaults = {}
         for key, value in content.items():
@@ -106,6 +165,7 @@ class LangadaptParser(HfArgumentParser):
         if args and not args[0].startswith("-") and args[0].endswith((".yaml", ".yml")):
             self.apply_yaml_defaults(args[0])
             args = args[1:]
+        args = self._rename_deprecated_options(args)
         namespace, remaining = self.parse_known_args(args)
         if remaining:
             self.error(f"unknown options: {' '.join(remaining)}")
@@ -145,4 +205,31 @@ def global_batch_size(training_args: Any) -> int:
         training_args.per_device_train_batch_size
         * max(training_args.world_size, 1)
         * training_args.gradient_accumulation_steps
+    )
+
+
+def check_global_batch_size(training_args: Any) -> None:
+    """A config that states its global batch size (``global_batch_size``) must get it: the product of the
+    per-device batch, the processes this launch started and the accumulation steps is checked at start, so the
+    same YAML launched on 8 processes cannot silently train at 8x the batch. None: nothing stated, not checked."""
+    stated = getattr(training_args, "global_batch_size", None)
+    if stated is None:
+        return
+    if stated < 1:
+        raise ValueError(f"global_batch_size must be >= 1, got {stated}")
+    processes = max(training_args.world_size, 1)
+    accumulation = training_args.gradient_accumulation_steps
+    actual = global_batch_size(training_args)
+    if actual == stated:
+        return
+    per_device, rest = divmod(stated, processes * accumulation)
+    fix = (
+        f"--per_device_train_batch_size {per_device}"
+        if per_device and not rest
+        else f"a per-device batch and accumulation whose product with {processes} processes is {stated}"
+    )
+    raise ValueError(
+        f"global_batch_size is {stated} but per_device_train_batch_size {training_args.per_device_train_batch_size} "
+        f"x {processes} processes x gradient_accumulation_steps {accumulation} = {actual}: on {processes} "
+        f"process(es) use {fix}, or change global_batch_size"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import datasets
 import transformers
@@ -26,3 +27,13 @@ def setup_logging(log_level: int | str = logging.INFO) -> logging.Logger:
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
     return logger
+
+
+def set_tensorboard_dir(trainer, log_dir: str | Path) -> None:
+    """Send the Trainer's TensorBoard events (``report_to: tensorboard``) to ``log_dir`` instead of
+    ``output_dir/runs/<time>_<host>``: a run whose output_dir is a work directory deleted afterwards keeps them."""
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logging_dir = str(log_dir)

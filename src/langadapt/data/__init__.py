@@ -1,5 +1,14 @@
-"""The data layer: corpus specs and readers, cleaning filters, dev splits and α-sampling."""
+"""The data layer: corpus specs and readers, cleaning filters, dev splits, α-sampling, ConceptNet sentences."""
 
+from .args import DataPreparationArguments
+from .conceptnet import (
+    ConceptNetArguments,
+    ConceptNetConverter,
+    ConceptNetError,
+    convert_conceptnet,
+    load_templates,
+    parse_concept,
+)
 from .corpus import (
     CorpusError,
     CorpusSpec,
@@ -22,7 +31,7 @@ from .filters import (
     NormalizedDuplicateFilter,
     normalize_for_dedup,
 )
-from .prepare import REPORT_FILE_NAME, DataPreparationArguments, build_filters, prepare_corpora
+from .prepare import REPORT_FILE_NAME, build_filters, clean_corpus, split_corpus
 from .sampling import AlphaSampler, LinePool, alpha_probabilities, build_sampler, parse_caps
 from .splits import choose_dev_indices
 
@@ -30,8 +39,12 @@ __all__ = [
     "REPORT_FILE_NAME",
     "DataPreparationArguments",
     "build_filters",
-    "prepare_corpora",
+    "clean_corpus",
+    "split_corpus",
     "AlphaSampler",
+    "ConceptNetArguments",
+    "ConceptNetConverter",
+    "ConceptNetError",
     "AlphabeticRatioFilter",
     "CorpusError",
     "CorpusSpec",
@@ -50,9 +63,12 @@ __all__ = [
     "alpha_probabilities",
     "build_sampler",
     "choose_dev_indices",
+    "convert_conceptnet",
     "count_lines",
     "iter_corpus_lines",
+    "load_templates",
     "normalize_for_dedup",
     "parse_caps",
+    "parse_concept",
     "parse_corpus_specs",
 ]

@@ -5,7 +5,18 @@ languages sampled as one unit (e.g. ``sami=sme.txt,sma.txt``). A SOURCE is
 
 * a local plain-text file, one sentence (or paragraph) per line, optionally gzip-compressed (``.gz``);
   shell-style globs are expanded (sorted); or
-* a Hub dataset: ``hf:DATASET_ID[?config=NAME&split=train&column=text]`` (streamed, never downloaded whole).
+* a Hub dataset: ``hf:DATASET_ID[?config=NAME&split=train&column=text&revision=REV]`` (streamed, never
+  downloaded whole), e.g. GlotCC-V1 (one config per language: ``hf:cis-lmu/GlotCC-V1?config=hun-Latn``, with
+  ``column=`` naming its text column); or anything else ``datasets.load_dataset`` takes, such as a packaged
+  builder with ``data_files`` for local JSONL / CSV / Parquet shards: ``hf:json?data_files=shards/*.jsonl``
+  (``data_files`` may repeat; globs are resolved by ``datasets``).
+
+A line ends at ``\n`` (``\r\n`` included), nowhere else. What the rest of the pipeline sees as a line is
+`clean_line` of it: any other line-break character inside (a stray ``\r``, ``\v``, ``\f``, ``\x1c``-``\x1e``,
+NEL, U+2028, U+2029; text-mode readers and ``str.splitlines`` would split there) becomes a space, and
+surrounding Unicode whitespace is stripped. A line left empty (blank, or only whitespace such as NBSP or
+U+3000) is no line: `LineReader` skips it (counted in ``blank``) and `LinePool` does not index it, so the
+two always agree on a corpus's lines.
 
 Lines are decoded as UTF-8 one at a time so that a bad byte is reported with its file and line number.
 The ``errors`` policy decides what happens then: ``fail`` (default) raises, ``replace`` substitutes U+FFFD,
@@ -17,6 +28,7 @@ from __future__ import annotations
 import glob
 import gzip
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +44,15 @@ class CorpusError(ValueError):
     """A corpus source is missing, empty or unreadable; the message names the file (and line)."""
 
 
+# The characters besides "\n" at which str.splitlines() (and, for "\r", text-mode files) end a line.
+_INNER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def clean_line(text: str) -> str:
+    """One line as the pipeline sees it: inner line-break characters become a space, outer whitespace goes."""
+    return _INNER_LINE_BREAKS.sub(" ", text).strip()
+
+
 @dataclass(frozen=True)
 class TextSource:
     """One place text comes from: a local file or a Hub dataset column."""
@@ -40,6 +61,8 @@ class TextSource:
     hub_config: str | None = None
     hub_split: str = "train"
     hub_column: str = "text"
+    hub_data_files: tuple[str, ...] = ()
+    hub_revision: str | None = None
 
     @property
     def is_hub(self) -> bool:
@@ -50,19 +73,34 @@ class TextSource:
         text = text.strip()
         if not text.startswith(HUB_PREFIX):
             return cls(location=text)
-        dataset_id, query = parse_hub_query(text, ("config", "split", "column"))
+        dataset_id, query = parse_hub_query(text, ("config", "split", "column", "data_files", "revision"))
+        data_files = parse_qs(urlsplit(text[len(HUB_PREFIX) :]).query).get("data_files", [])  # every one given
         return cls(
             location=HUB_PREFIX + dataset_id,
             hub_config=query.get("config"),
             hub_split=query.get("split", "train"),
             hub_column=query.get("column", "text"),
+            hub_data_files=tuple(data_files),
+            hub_revision=query.get("revision"),
         )
+
+    def load_dataset_kwargs(self) -> dict:
+        """Keyword arguments of ``datasets.load_dataset`` beyond the id and config (streamed)."""
+        kwargs = {"split": self.hub_split, "streaming": True}
+        if self.hub_data_files:
+            kwargs["data_files"] = list(self.hub_data_files)
+        if self.hub_revision:
+            kwargs["revision"] = self.hub_revision
+        return kwargs
 
     def __str__(self) -> str:
         if not self.is_hub:
             return self.location
-        return f"{self.location}?split={self.hub_split}&column={self.hub_column}" + (
-            f"&config={self.hub_config}" if self.hub_config else ""
+        return (
+            f"{self.location}?split={self.hub_split}&column={self.hub_column}"
+            + (f"&config={self.hub_config}" if self.hub_config else "")
+            + "".join(f"&data_files={f}" for f in self.hub_data_files)
+            + (f"&revision={self.hub_revision}" if self.hub_revision else "")
         )
 
 
@@ -128,7 +166,10 @@ def parse_corpus_specs(specs: list[str] | tuple[str, ...]) -> list[CorpusSpec]:
 
 
 class LineReader:
-    """Iterate over the lines of one source (newline stripped), decoding with a policy for bad bytes."""
+    """Iterate over the `clean_line` lines of one source, decoding with a policy for bad bytes.
+
+    ``skipped`` counts undecodable lines dropped (``errors="skip"``), ``blank`` the empty lines skipped.
+    """
 
     def __init__(self, source: TextSource | str, errors: str = "fail", skip_blank: bool = True):
         if errors not in DECODE_POLICIES:
@@ -137,13 +178,16 @@ class LineReader:
         self.errors = errors
         self.skip_blank = skip_blank
         self.skipped = 0
+        self.blank = 0
 
     def __iter__(self) -> Iterator[str]:
         lines = self._iter_hub() if self.source.is_hub else self._iter_file()
         for line in lines:
-            line = line.strip()
+            line = clean_line(line)
             if line or not self.skip_blank:
                 yield line
+            else:
+                self.blank += 1
 
     def _iter_file(self) -> Iterator[str]:
         path = Path(self.source.location)
@@ -173,7 +217,7 @@ class LineReader:
 
         dataset_id = self.source.location[len(HUB_PREFIX) :]
         try:
-            dataset = load_dataset(dataset_id, self.source.hub_config, split=self.source.hub_split, streaming=True)
+            dataset = load_dataset(dataset_id, self.source.hub_config, **self.source.load_dataset_kwargs())
         except Exception as err:  # noqa: BLE001 - the Hub raises many types; the message is what matters
             raise CorpusError(f"cannot open Hub dataset {self.source}: {err}") from err
         for row_number, row in enumerate(dataset, start=1):
@@ -181,7 +225,8 @@ class LineReader:
                 raise CorpusError(
                     f"{self.source}: row {row_number} has no column {self.source.hub_column!r} (columns: {sorted(row)})"
                 )
-            yield from str(row[self.source.hub_column]).splitlines()
+            # lines of a row end where a file's would (at "\n"), so both sources give the same lines
+            yield from str(row[self.source.hub_column]).split("\n")
 
 
 def iter_corpus_lines(spec: CorpusSpec, errors: str = "fail") -> Iterator[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import CorpusError, CorpusSpec, LineReader
+from .corpus import CorpusError, CorpusSpec, LineReader, clean_line
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +45,11 @@ def alpha_probabilities(line_counts: Mapping[str, int], alpha: float) -> dict[st
     return {name: weight / norm for name, weight in weights.items()}
 
 
-def _check_utf8(raw: bytes, path: Path, line_number: int) -> None:
+def _decode(raw: bytes, path: Path, line_number: int, check_utf8: bool) -> str:
+    if not check_utf8:
+        return raw.decode("utf-8", errors="replace")
     try:
-        raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise CorpusError(
             f"{path}:{line_number}: invalid UTF-8 at byte {err.start} (use --errors replace or --errors skip to continue)"
@@ -55,7 +57,11 @@ def _check_utf8(raw: bytes, path: Path, line_number: int) -> None:
 
 
 class LinePool:
-    """Random access to the non-blank lines of one or more plain-text files via an index of byte offsets."""
+    """Random access to the non-blank lines of one or more plain-text files via an index of byte offsets.
+
+    Lines and blanks are those of `LineReader` (see `clean_line`): a line of only Unicode whitespace (NBSP,
+    U+3000) is not indexed, and a line comes back with its inner line-break characters turned into spaces.
+    """
 
     def __init__(self, paths: Sequence[str | Path], cap: int | None = None, check_utf8: bool = True):
         self.paths = [Path(p) for p in paths]
@@ -66,9 +72,8 @@ class LinePool:
             with open(path, "rb") as handle:
                 position = 0
                 for line_number, raw in enumerate(handle, start=1):
-                    if check_utf8:
-                        _check_utf8(raw, path, line_number)
-                    if raw.strip():
+                    # str.strip, not bytes.strip: the latter keeps lines of non-ASCII whitespace
+                    if _decode(raw, path, line_number, check_utf8).strip():
                         file_ids.append(file_id)
                         offsets.append(position)
                         if cap is not None and len(offsets) >= cap:
@@ -90,7 +95,7 @@ class LinePool:
         if handle is None:
             handle = self._handles[file_id] = open(self.paths[file_id], "rb")  # noqa: SIM115 - kept open for reuse
         handle.seek(int(self._offsets[index]))
-        return handle.readline().decode("utf-8", errors="replace").strip()
+        return clean_line(handle.readline().decode("utf-8", errors="replace"))
 
     def __getstate__(self):  # file handles do not pickle (DataLoader workers, datasets fingerprinting)
         state = self.__dict__.copy()

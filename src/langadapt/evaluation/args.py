@@ -1,4 +1,4 @@
-"""Argument dataclasses of ``recipes/finetune.py`` (defaults: [ES] Table 7, see docs/METHODS.md §5)."""
+"""Argument dataclasses of ``recipes/finetune.py`` (defaults: [ES] Table 7, see docs/methods.md#evaluation)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import field
 
 from transformers import TrainingArguments
 
+from ..configs import check_global_batch_size
+from .labels import default_model_label
 from .regimes import REGIMES
 
 
@@ -14,11 +16,14 @@ from .regimes import REGIMES
 class EvalDataArguments:
     """What to train and test on."""
 
-    task: str = field(default="pos", metadata={"help": "Evaluation task: pos, parse, ner (or a module:callable)."})
+    task: str = field(
+        default="pos", metadata={"help": "Evaluation task: pos, parse, ner, classify (or a module:callable)."}
+    )
     train_data: list[str] = field(
         default_factory=list,
         metadata={
-            "help": "Training data as NAME=FILE[,FILE...] (CoNLL-U or token<TAB>tag) or NAME=hf:ID?split=..; "
+            "help": "Training data as NAME=FILE[,FILE...] (CoNLL-U or token<TAB>tag; classify: .tsv/.csv with text and "
+            "label columns) or NAME=hf:ID?split=..; a ?random_split=train|dev|test suffix takes a seeded 85/5/10 part; "
             "several specs are concatenated (zero-shot: the languages with training data)."
         },
     )
@@ -59,9 +64,18 @@ class EvalModelArguments:
         default=None, metadata={"help": "Encoder checkpoint: Hub id, local dir (LAPT output) or a PEFT adapter dir."}
     )
     model_label: str | None = field(
-        default=None, metadata={"help": "Row label in reports (default: the checkpoint directory's name)."}
+        default=None,
+        metadata={
+            "help": "Row label in reports and the results folder (default: the checkpoint directory's name; for a "
+            "LAPT output the run's: runs/lapt_full_x/best -> lapt_full_x, .../best_merged -> lapt_full_x-best_merged)."
+        },
     )
-    pooling: str = field(default="mean", metadata={"help": "Subword→word pooling: mean or first."})
+    pooling: str = field(
+        default="mean",
+        metadata={
+            "help": "Subword→word pooling: mean or first (classify: mean of the text's tokens or the <s>/CLS one)."
+        },
+    )
     head_dropout: float = field(default=0.1, metadata={"help": "Dropout before the tagger's classifier."})
     arc_dim: int = field(default=512, metadata={"help": "Parser arc MLP size."})
     rel_dim: int = field(default=128, metadata={"help": "Parser relation MLP size."})
@@ -76,6 +90,30 @@ class EvalModelArguments:
             "optimizer updates for 250k vocabularies; the full matrix is restored before saving)."
         },
     )
+    finetune_mode: str = field(
+        default="full",
+        metadata={
+            "help": "full: fine-tune the whole encoder. madx: a frozen language adapter (--language_adapter) under a "
+            "new seq_bn task adapter; only the task adapter and the head train (see docs/adapters.md).",
+            "choices": ["full", "madx"],
+        },
+    )
+    language_adapter: str | None = field(
+        default=None,
+        metadata={
+            "help": "madx: the training language's adapter (LAPT seq_bn/seq_bn_inv best/ or an `adapters` dir)."
+        },
+    )
+    test_language_adapter: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "madx, zero-shot transfer: LANG=PATH runs test language LANG with this language adapter "
+            "(others: --language_adapter)."
+        },
+    )
+    task_adapter_reduction_factor: float = field(
+        default=16, metadata={"help": "madx: hidden size / bottleneck size of the seq_bn task adapter."}
+    )
     save_model: bool = field(default=False, metadata={"help": "Keep the fine-tuned model (with labels.json)."})
     overwrite: bool = field(default=False, metadata={"help": "Redo units whose results JSON exists."})
 
@@ -86,11 +124,22 @@ class EvalModelArguments:
             raise ValueError(f"pooling must be mean or first, got {self.pooling!r}")
         if self.decoding not in ("mst", "greedy"):
             raise ValueError(f"decoding must be mst or greedy, got {self.decoding!r}")
+        if self.finetune_mode not in ("full", "madx"):
+            raise ValueError(f"finetune_mode must be full or madx, got {self.finetune_mode!r}")
+        if self.finetune_mode == "full" and (self.language_adapter or self.test_language_adapter):
+            raise ValueError("--language_adapter / --test_language_adapter need --finetune_mode madx")
+        if self.finetune_mode == "madx":
+            if not self.language_adapter:
+                raise ValueError("--finetune_mode madx needs --language_adapter (the training language's adapter)")
+            if self.model_label is None:  # not the label of a full fine-tuning of the same base model
+                self.model_label = (f"{default_model_label(self.model_name_or_path)}+madx-"
+                                    f"{default_model_label(self.language_adapter)}")  # fmt: skip
 
 
 @dataclasses.dataclass
 class FinetuneArguments(TrainingArguments):
-    """`TrainingArguments` with [ES]'s fine-tuning defaults; evaluation/saving schedules are set per run."""
+    """`TrainingArguments` with [ES]'s fine-tuning defaults. The seed and the evaluation/saving schedule are set per
+    run (`RUN_CONTROLLED_FIELDS`): giving one of those fields a value is an error naming what to use instead."""
 
     output_dir: str = field(default="runs/finetune", metadata={"help": "Root of per-run outputs (results JSONs)."})
     learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate ([ES]: 5e-6, constant)."})
@@ -98,8 +147,47 @@ class FinetuneArguments(TrainingArguments):
     per_device_train_batch_size: int = field(default=72, metadata={"help": "Sentences per device and step."})
     per_device_eval_batch_size: int = field(default=72, metadata={"help": "Sentences per evaluation batch."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
-    num_train_epochs: float = field(default=0, metadata={"help": "Max epochs; 0 = the task's (64 POS/parse, 32 NER)."})
+    num_train_epochs: float = field(
+        default=0, metadata={"help": "Max epochs; 0 = the task's (64 POS/parse, 32 NER, 20 classify)."}
+    )
     eval_every_epochs: int = field(default=2, metadata={"help": "Evaluate on dev every this many epochs."})
-    patience_epochs: int = field(default=0, metadata={"help": "Early-stopping patience in epochs; 0 = task's (8/4)."})
+    patience_epochs: int = field(
+        default=0,
+        metadata={"help": "Early-stopping patience in epochs; 0 = task's (8 POS/parse, 4 NER, 20 classify)."},
+    )
     logging_steps: float = field(default=10, metadata={"help": "Log every this many steps."})
     save_total_limit: int | None = field(default=1, metadata={"help": "Checkpoints kept (the best)."})
+    global_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "The global batch (sentences per optimizer step) the config is written for: checked at start "
+            "against per_device_train_batch_size x processes x gradient_accumulation_steps. None: not checked."
+        },
+    )
+
+    def __post_init__(self):
+        for name, hint in RUN_CONTROLLED_FIELDS.items():
+            value = getattr(self, name)
+            if value != _TRAINING_DEFAULTS[name]:
+                raise ValueError(
+                    f"finetune sets {name} itself for every run, so {name}={value!r} would be ignored: {hint}"
+                )
+        super().__post_init__()  # sets up the processes of this launch: world_size is known from here on
+        check_global_batch_size(self)
+
+
+# `TrainingArguments` fields the runner sets for every run (the seed, the evaluation/checkpoint schedule, the task's
+# metric): a value given for one would be silently replaced, so a non-default value is refused with what to do.
+RUN_CONTROLLED_FIELDS = {
+    "seed": "remove it and list the run seeds with --seeds",
+    "data_seed": "remove it; each run's data order follows its seed (--seeds)",
+    "eval_strategy": "remove it and set the dev evaluation interval with --eval_every_epochs",
+    "eval_steps": "remove it and set the dev evaluation interval with --eval_every_epochs",
+    "save_strategy": "remove it; the best dev checkpoint is always kept and restored before testing",
+    "load_best_model_at_end": "remove it; the best dev checkpoint is always restored before testing",
+    "metric_for_best_model": "remove it; the dev metric is the task's (POS accuracy, LAS, NER F1)",
+    "greater_is_better": "remove it; the task's dev metric is maximised",
+}
+_TRAINING_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(TrainingArguments) if f.name in RUN_CONTROLLED_FIELDS
+}

@@ -109,6 +109,34 @@ def encode_sentences(
     return result, stats
 
 
+def max_window_length(encoder) -> int | None:
+    """Tokens per window (special tokens included) the encoder's absolute position embeddings can take; RoBERTa/
+    XLM-R count positions from ``padding_idx + 1`` (514 embeddings, pad id 1: 512). None: no such table."""
+    embeddings = getattr(encoder, "embeddings", None)
+    positions = getattr(embeddings, "position_embeddings", None)
+    if not isinstance(positions, torch.nn.Embedding):
+        return None  # relative or rotary positions: no fixed limit here
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    return positions.num_embeddings - (0 if padding_idx is None else padding_idx + 1)
+
+
+def fit_window_length(encoder, requested: int, log: bool = True) -> int:
+    """``requested`` (``max_length``) capped at `max_window_length`: a longer window would index past the position
+    embeddings and crash the forward pass. Longer texts are then split into more windows."""
+    limit = max_window_length(encoder)
+    if limit is None or requested <= limit:
+        return requested
+    if log:
+        logger.warning(
+            "max_length %d exceeds the %d tokens this model's %d position embeddings take: windows capped at %d",
+            requested,
+            limit,
+            encoder.embeddings.position_embeddings.num_embeddings,
+            limit,
+        )
+    return limit
+
+
 class WordDataset(Dataset):
     """A list of encoded sentences (kept in order: predictions come back in dataset order)."""
 

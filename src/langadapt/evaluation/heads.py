@@ -1,4 +1,4 @@
-"""Word-level models: an encoder, subword→word pooling, and a tagger or biaffine parser head.
+"""Task models: an encoder, subword→word pooling and a tagger or biaffine parser head; or a text classifier.
 
 Losses are plain cross-entropy on logits (no softmax before `CrossEntropyLoss`: [ES]'s tagger applied one, a
 double softmax that flattens the gradients).
@@ -174,3 +174,51 @@ class WordLevelModel(nn.Module):
         words = self.word_vectors(input_ids, attention_mask, token_word, word_mask)
         outputs = self.head(words, word_mask, labels=labels, heads=heads, rels=rels)
         return outputs["loss"], self.head.decode(words, word_mask, outputs)
+
+
+class ClassificationHead(nn.Module):
+    """Dropout, dense + tanh, dropout, output layer: the head of Hugging Face's RoBERTa/XLM-R sequence classifiers."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self.dropout(torch.tanh(self.dense(self.dropout(pooled)))))
+
+
+class SequenceClassifier(nn.Module):
+    """Encoder + pooled text vector + `ClassificationHead`. ``pooling``: ``mean`` over the text's tokens (special
+    tokens included, padding not) or ``first`` (the ``<s>``/CLS vector, as ``AutoModelForSequenceClassification``)."""
+
+    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1):
+        super().__init__()
+        if pooling not in ("mean", "first"):
+            raise ValueError(f"pooling must be 'mean' or 'first', got {pooling!r}")
+        self.encoder = encoder
+        self.head = ClassificationHead(encoder.config.hidden_size, num_labels, dropout)
+        self.pooling = pooling
+        self.config = encoder.config  # Trainer and logging read model.config
+
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.pooling == "first":
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def forward(self, input_ids, attention_mask, labels=None):
+        logits = self.head(self.pooled(input_ids, attention_mask))
+        loss = None
+        if labels is not None:  # a batch of only unknown labels gives 0, not NaN
+            valid = labels != IGNORE_INDEX
+            loss = F.cross_entropy(logits[valid], labels[valid]) if valid.any() else logits.sum() * 0.0
+        return {"loss": loss, "logits": logits}
+
+    @torch.no_grad()
+    def predict(self, input_ids, attention_mask, labels=None):
+        """(loss or None, predicted label ids)."""
+        outputs = self.forward(input_ids, attention_mask, labels)
+        return outputs["loss"], outputs["logits"].argmax(-1)

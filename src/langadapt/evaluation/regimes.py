@@ -42,6 +42,33 @@ def split_dev_from_train(train: Sequence[T], dev_size: int, seed: int) -> tuple[
     return [x for i, x in enumerate(train) if i not in held], [x for i, x in enumerate(train) if i in held]
 
 
+RANDOM_SPLIT_PARTS = ("train", "dev", "test")
+
+
+def random_split(
+    items: Sequence[T],
+    seed: int,
+    dev_fraction: float = 0.05,
+    test_fraction: float = 0.10,
+    min_dev: int = 256,
+    min_test: int = 512,
+) -> dict[str, list[T]]:
+    """A seeded random train/dev/test split for data that has none (WikiAnn languages outside Rahimi et al.'s
+    splits; docs/methods.md#evaluation): 85/5/10 with at least ``min_dev`` dev and ``min_test`` test items, each
+    part in the original order. The same (items, seed) always gives the same parts."""
+    n = len(items)
+    n_dev = max(min_dev, round(dev_fraction * n))
+    n_test = max(min_test, round(test_fraction * n))
+    if n_dev + n_test >= n:
+        raise ValueError(
+            f"a random split needs more than {n_dev} dev + {n_test} test items to leave any for training; "
+            f"the data has {n}"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    parts = {"test": order[:n_test], "dev": order[n_test : n_test + n_dev], "train": order[n_test + n_dev :]}
+    return {name: [items[i] for i in np.sort(index)] for name, index in parts.items()}
+
+
 def make_splits(
     regime: str,
     train: Sequence[T],

@@ -8,18 +8,25 @@ NAME is the language (or treebank) the results are reported under. A SOURCE is
   for parsing (the `universal_dependencies` layout). ``tags=COLUMN`` picks another tag column.
 
 Several sources of one name are concatenated (e.g. the three splits of a small treebank for zero-shot training).
+
+Data without a train/dev/test split (WikiAnn languages outside Rahimi et al.'s splits) takes one part of a seeded
+random 85/5/10 split (at least 256 dev and 512 test sentences): ``myv=wikiann-myv.tsv?random_split=train`` (and
+``=dev``, ``=test``; ``&split_seed=N``, default 42), on local files and Hub sources alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from ..data.corpus import HUB_PREFIX, CorpusError, check_unique_names, parse_hub_query, split_named_spec
 from .conllu import Sentence, read_conllu
+from .regimes import RANDOM_SPLIT_PARTS, random_split
 from .tagfiles import read_tagfile
 
 _TAG_COLUMNS = ("upos", "ner_tags", "tags", "pos_tags")
+DEFAULT_SPLIT_SEED = 42
 
 
 class DataSpecError(CorpusError):
@@ -40,8 +47,9 @@ class DataSpec:
         except CorpusError as err:
             raise DataSpecError(str(err)) from err
         for source in sources:
-            if not source.startswith(HUB_PREFIX) and not Path(source).is_file():
-                raise DataSpecError(f"data spec {name!r}: file not found: {source}")
+            location = source.partition("?")[0]  # options (random_split=, ...) are checked when loading
+            if not source.startswith(HUB_PREFIX) and not Path(location).is_file():
+                raise DataSpecError(f"data spec {name!r}: file not found: {location}")
         return cls(name=name, sources=tuple(sources))
 
 
@@ -53,6 +61,24 @@ def parse_data_specs(specs: list[str] | tuple[str, ...]) -> list[DataSpec]:
     except CorpusError as err:
         raise DataSpecError(str(err)) from err
     return parsed
+
+
+def split_request(source: str) -> tuple[str, str | None, int]:
+    """(the source without ``random_split``/``split_seed``, the part asked for or None, the seed)."""
+    base, sep, query = source.partition("?")
+    if not sep:
+        return source, None, DEFAULT_SPLIT_SEED
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    part, seed = params.pop("random_split", None), params.pop("split_seed", str(DEFAULT_SPLIT_SEED))
+    if part is not None and part not in RANDOM_SPLIT_PARTS:
+        raise DataSpecError(f"{source}: random_split must be one of {', '.join(RANDOM_SPLIT_PARTS)}, got {part!r}")
+    if not seed.isdigit():
+        raise DataSpecError(f"{source}: split_seed must be a non-negative integer, got {seed!r}")
+    if params and not source.startswith(HUB_PREFIX):
+        raise DataSpecError(
+            f"{source}: unknown parameter(s) {sorted(params)} for a local file; use random_split, split_seed"
+        )
+    return (f"{base}?{urlencode(params)}" if params else base), part, int(seed)
 
 
 def _load_hub(source: str) -> list[Sentence]:
@@ -89,15 +115,22 @@ def _load_hub(source: str) -> list[Sentence]:
 
 
 def load_sentences(spec: DataSpec, check_tree: bool = True) -> list[Sentence]:
-    """All sentences of a spec's sources, in order."""
+    """All sentences of a spec's sources, in order (one part of a source's random split where asked)."""
     sentences: list[Sentence] = []
     for source in spec.sources:
-        if source.startswith(HUB_PREFIX):
-            sentences.extend(_load_hub(source))
-        elif source.endswith(".conllu"):
-            sentences.extend(read_conllu(source, check_tree=check_tree))
+        location, part, seed = split_request(source)
+        if location.startswith(HUB_PREFIX):
+            loaded = _load_hub(location)
+        elif location.endswith(".conllu"):
+            loaded = read_conllu(location, check_tree=check_tree)
         else:
-            sentences.extend(read_tagfile(source))
+            loaded = read_tagfile(location)
+        if part is not None:
+            try:
+                loaded = random_split(loaded, seed)[part]
+            except ValueError as err:
+                raise DataSpecError(f"{location}: {err}") from err
+        sentences.extend(loaded)
     if not sentences:
         raise DataSpecError(f"data {spec.name!r}: no sentences in {list(spec.sources)}")
     return sentences

@@ -1,8 +1,9 @@
-"""The evaluation tasks (POS tagging, dependency parsing, NER), looked up by name in `TASKS`.
+"""The evaluation tasks (POS tagging, dependency parsing, NER, text classification), looked up by name in `TASKS`.
 
-A task knows its label sets (taken from the training data), its head, how to turn decoded ids back into labels,
-how to score and how to write predictions. Users register their own with ``@TASKS.register("name")`` or pass a
-``module:callable`` path.
+A task knows how to load its data, its label sets (taken from the training data), its model and how to encode and
+batch its data for it, how to turn decoded ids back into labels, how to score (through the `evaluate` modules of
+`metrics`) and how to write predictions. Users register their own with ``@TASKS.register("name")`` or pass a
+``module:callable`` path; word-level tasks inherit the loading, model and encoding of `WordTask`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import numpy as np
 from torch import nn
 
 from ..registry import Registry
+from .classification import ClassificationTask
 from .conllu import Sentence, find_cycle, write_conllu
-from .heads import BiaffineParserHead, TaggerHead
-from .metrics import attachment_scores, entity_scores, tag_accuracy
+from .datasets import WordCollator, encode_sentences
+from .heads import BiaffineParserHead, TaggerHead, WordLevelModel
+from .metrics import compute_metric
+from .sources import DataSpec, load_sentences
 from .tagfiles import write_tagfile
 
 TASKS: Registry = Registry("evaluation task")
@@ -34,9 +38,36 @@ class TaskOptions:
     decoding: str = "mst"
     las_ignore_subtypes: bool = True
     ner_strict_iob2: bool = False
+    pooling: str = "mean"
+
+    @classmethod
+    def from_arguments(cls, model_args) -> TaskOptions:
+        """The options of the same names in ``model_args`` (`EvalModelArguments`)."""
+        return cls(**{f.name: getattr(model_args, f.name) for f in dataclasses.fields(cls)})
 
 
-class TaggingTask:
+class WordTask:
+    """What word-level tasks share: sentences from CoNLL-U / token-tag / Hub sources, an encoder with word pooling
+    and a head (`build_head`), subword windows per sentence."""
+
+    needs_tree = False
+
+    def load(self, spec: DataSpec) -> list[Sentence]:
+        return load_sentences(spec, self.needs_tree)
+
+    def build_model(self, encoder, label_sets: dict[str, list[str]], options: TaskOptions) -> WordLevelModel:
+        return WordLevelModel(encoder, self.build_head(encoder.config.hidden_size, label_sets, options))
+
+    def encode(self, sentences, tokenizer, max_length: int, label_sets, pooling: str, name: str):
+        tag_map = {t: i for i, t in enumerate(label_sets["labels"])} if "labels" in label_sets else None
+        rel_map = {t: i for i, t in enumerate(label_sets["relations"])} if "relations" in label_sets else None
+        return encode_sentences(sentences, tokenizer, max_length, tag_map, rel_map, pooling, name)
+
+    def collator(self, pad_token_id: int) -> WordCollator:
+        return WordCollator(pad_token_id)
+
+
+class TaggingTask(WordTask):
     """Word tagging scored by accuracy (POS) or, for NER, entity F1 with the ``O`` down-weighting."""
 
     needs_tree = False
@@ -67,8 +98,10 @@ class TaggingTask:
     def score(self, sentences: Sequence[Sentence], predictions: dict, options: TaskOptions) -> dict[str, float]:
         gold = [s.tags for s in sentences]
         if self.ner:
-            return entity_scores(gold, predictions["tags"], strict_iob2=options.ner_strict_iob2)
-        return tag_accuracy(gold, predictions["tags"])
+            return compute_metric(
+                "entity_f1", predictions=predictions["tags"], references=gold, strict_iob2=options.ner_strict_iob2
+            )
+        return compute_metric("upos_accuracy", predictions=predictions["tags"], references=gold)
 
     def write(self, path: str | Path, sentences: Sequence[Sentence], predictions: dict) -> None:
         if sentences and sentences[0].lines and not self.ner:
@@ -77,7 +110,7 @@ class TaggingTask:
             write_tagfile(path, sentences, predictions["tags"])
 
 
-class ParsingTask:
+class ParsingTask(WordTask):
     """Dependency parsing: biaffine heads + relations, MST decoding, UAS/LAS like the CoNLL 2018 evaluator."""
 
     name, metric, needs_tree = "parse", "las", True
@@ -109,12 +142,11 @@ class ParsingTask:
         return {"heads": heads, "deprels": rels}
 
     def score(self, sentences: Sequence[Sentence], predictions: dict, options: TaskOptions) -> dict[str, float]:
-        return attachment_scores(
-            [s.heads for s in sentences],
-            [s.deprels for s in sentences],
-            predictions["heads"],
-            predictions["deprels"],
-            options.las_ignore_subtypes,
+        return compute_metric(
+            "attachment_scores",
+            predictions=[{"heads": h, "deprels": r} for h, r in zip(predictions["heads"], predictions["deprels"])],
+            references=[{"heads": s.heads, "deprels": s.deprels} for s in sentences],
+            ignore_subtypes=options.las_ignore_subtypes,
         )
 
     def write(self, path: str | Path, sentences: Sequence[Sentence], predictions: dict) -> None:
@@ -124,6 +156,7 @@ class ParsingTask:
 TASKS.register("pos")(TaggingTask("pos", "accuracy", max_epochs=64, patience_epochs=8))
 TASKS.register("ner")(TaggingTask("ner", "f1", max_epochs=32, patience_epochs=4, ner=True))
 TASKS.register("parse")(ParsingTask())
+TASKS.register("classify")(ClassificationTask())
 
 
 def get_task(name: str):

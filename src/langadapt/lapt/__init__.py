@@ -2,6 +2,7 @@
 
 from ..configs import global_batch_size
 from .args import LaptArguments, LaptTrainingArguments, ModelArguments
+from .bottleneck_modes import load_lapt_bottleneck, save_lapt_bottleneck
 from .callbacks import (
     PROVENANCE_NAME,
     BestCheckpointCallback,
@@ -13,6 +14,7 @@ from .callbacks import (
 from .card import build_model_card, read_provenance
 from .data import FixedMLMDataset, MLMCollator, MLMExampleMaker, StreamingMLMDataset, mask_tokens
 from .flops import FlopCounter
+from .head import apply_train_head, head_parameters, missing_head_keys
 from .hub import PushToHubError, push_folder_to_hub
 from .masked_head import (
     KNOWN_ARCHITECTURES,
@@ -25,11 +27,14 @@ from .masked_head import (
 from .modes import (
     LAPT_MODES,
     LaptModeSetup,
+    is_adapter_dir,
     load_lapt_adapter,
+    load_merged_lapt_adapter,
     merge_lapt_adapter,
     save_lapt_adapter,
     split_parameters,
 )
+from .packing import PackedMLMCollator, build_mlm_collator
 from .pipeline import (
     LaptData,
     build_lapt_datasets,
@@ -37,11 +42,14 @@ from .pipeline import (
     prepare_output_dir,
     save_publishable_model,
 )
+from .resume import find_resume_checkpoint, is_complete_checkpoint
+from .settings import default_max_grad_norm, fit_max_seq_length, resolve_max_grad_norm, usable_positions
 from .stability import NonFiniteGuard, NonFiniteLossError
 from .trainer import LaptTrainer
 
 __all__ = [
     "LaptData",
+    "apply_train_head",
     "build_lapt_datasets",
     "global_batch_size",
     "lapt_results",
@@ -64,20 +72,34 @@ __all__ = [
     "ModelArguments",
     "NonFiniteGuard",
     "NonFiniteLossError",
+    "PackedMLMCollator",
     "OptimizerFlopsCallback",
     "PushToHubError",
     "StabilityCallback",
     "StreamingMLMDataset",
+    "build_mlm_collator",
     "build_model_card",
+    "find_resume_checkpoint",
+    "head_parameters",
+    "is_complete_checkpoint",
     "disable_masked_only_head",
     "enable_masked_only_head",
+    "default_max_grad_norm",
+    "fit_max_seq_length",
+    "resolve_max_grad_norm",
+    "usable_positions",
+    "is_adapter_dir",
     "load_lapt_adapter",
+    "load_lapt_bottleneck",
+    "load_merged_lapt_adapter",
     "mask_tokens",
+    "missing_head_keys",
     "merge_lapt_adapter",
     "mlm_loss",
     "push_folder_to_hub",
     "read_provenance",
     "save_lapt_adapter",
+    "save_lapt_bottleneck",
     "split_parameters",
     "unwrap_mlm",
     "uses_masked_only_head",

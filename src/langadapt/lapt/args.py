@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from ..configs import check_global_batch_size
+
 
 @dataclass
 class ModelArguments:
@@ -51,9 +53,18 @@ class LaptArguments:
         default=True,
         metadata={"help": "Project only masked positions through the output layer (same loss, far fewer FLOPs)."},
     )
+    packing: bool = field(
+        default=True,
+        metadata={
+            "help": "Pack several lines into each row of max_seq_length positions, each line attending only to "
+            "itself (same loss and gradients as one line per row, far less padding). The batch size still counts "
+            "lines. Falls back to one line per row for architectures not known to take a 4D attention mask."
+        },
+    )
     # LAPT mode
     lapt_mode: str = field(
-        default="full", metadata={"help": "full | emb | lora | ia3, or a 'package.module:callable' mode."}
+        default="full",
+        metadata={"help": "full | emb | lora | ia3 | seq_bn | seq_bn_inv, or a 'package.module:callable' mode."},
     )
     freeze_transformer_steps: int = field(
         default=10_000, metadata={"help": "full mode: transformer blocks frozen for this many optimizer steps."}
@@ -66,6 +77,15 @@ class LaptArguments:
             "choices": ["auto", "true", "false"],
         },
     )
+    train_head: str = field(
+        default="auto",
+        metadata={
+            "help": "Adapter modes: also train the MLM head's transform (dense + LayerNorm) and output bias; the "
+            "output projection (tied to the input embeddings) stays frozen. 'auto' = yes when the checkpoint has no "
+            "MLM head (a sentence encoder such as multilingual-e5-small gets a new, random one).",
+            "choices": ["auto", "true", "false"],
+        },
+    )
     adapter_target_modules: list[str] = field(
         default_factory=lambda: ["query", "value"],
         metadata={"help": "Adapter target modules (LoRA default query,value per [KG]; ia3 adds its FFN default)."},
@@ -73,6 +93,21 @@ class LaptArguments:
     lora_r: int = field(default=8, metadata={"help": "LoRA rank ([KG]: 8)."})
     lora_alpha: int = field(default=8, metadata={"help": "LoRA alpha ([KG]: 8)."})
     lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+    adapter_name: str = field(
+        default="lang", metadata={"help": "seq_bn/seq_bn_inv: the adapter's name (it appears in parameter names)."}
+    )
+    bottleneck_reduction_factor: float = field(
+        default=16, metadata={"help": "seq_bn/seq_bn_inv: hidden size / bottleneck size ([KG]: 16)."}
+    )
+    bottleneck_non_linearity: str = field(
+        default="relu", metadata={"help": "seq_bn/seq_bn_inv: activation in the bottleneck and NICE ([KG]: relu)."}
+    )
+    bottleneck_leave_out: list[int] = field(
+        default_factory=list, metadata={"help": "seq_bn/seq_bn_inv: layer indices (from 0) without an adapter."}
+    )
+    inv_adapter_reduction_factor: float = field(
+        default=2, metadata={"help": "seq_bn_inv: reduction factor inside the NICE invertible adapter ([KG]: 2)."}
+    )
     merge_adapters: bool = field(
         default=False, metadata={"help": "Also write best_merged/: the best adapter merged into a plain model."}
     )
@@ -102,6 +137,8 @@ class LaptArguments:
             raise ValueError("freeze_transformer_steps must be >= 0")
         if self.max_nonfinite_in_a_row < 1:
             raise ValueError("max_nonfinite_in_a_row must be >= 1")
+        if self.train_head not in ("auto", "true", "false"):
+            raise ValueError(f"train_head must be auto, true or false, got {self.train_head!r}")
         if self.resume and self.overwrite:
             raise ValueError("--resume and --overwrite contradict each other")
 
@@ -119,8 +156,19 @@ class LaptTrainingArguments(TrainingArguments):
     )
     per_device_eval_batch_size: int = field(default=200, metadata={"help": "Per-device dev batch size."})
     max_steps: int = field(default=100_000, metadata={"help": "Optimizer steps ([ES]: 100k)."})
-    max_grad_norm: float = field(
-        default=1.0, metadata={"help": "Gradient clipping ([ES]: 1.0; 0.5 for replaced vocabularies)."}
+    max_grad_norm: float | None = field(
+        default=None,
+        metadata={
+            "help": "Gradient clipping. Unset: [ES]'s 1.0, or 0.5 when the vocabulary was replaced (the model dir "
+            "holds a langadapt_provenance.json); a value given here always wins."
+        },
+    )
+    global_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "The global batch (lines per optimizer step) the config is written for: checked at start "
+            "against per_device_train_batch_size x processes x gradient_accumulation_steps. None: not checked."
+        },
     )
     eval_strategy: str = field(default="steps", metadata={"help": "Evaluate the dev MLM loss every eval_steps."})
     eval_steps: float | None = field(default=1000, metadata={"help": "Dev evaluation interval ([ES]: 1000)."})
@@ -137,3 +185,7 @@ class LaptTrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Keep the collator's draw_index column (used for data-order checks)."}
     )
+
+    def __post_init__(self):
+        super().__post_init__()  # sets up the processes of this launch: world_size is known from here on
+        check_global_batch_size(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -11,14 +12,17 @@ from transformers import TrainerCallback
 
 from langadapt import atomic_directory
 
+from ..layout import PROVENANCE_FILE
 from .flops import FlopCounter
 from .stability import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
 
-PROVENANCE_NAME = "langadapt_provenance.json"
+PROVENANCE_NAME = PROVENANCE_FILE  # the old name, kept importable
 # Checkpoint files that only matter for resuming, not for using the model.
 RESUME_ONLY_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
+# Marks the non-finite-loss events in the Trainer's log history.
+NONFINITE_KEY = "nonfinite_loss_skipped"
 
 
 class FreezeSchedule:
@@ -63,11 +67,28 @@ class FreezeScheduleCallback(TrainerCallback):
 
 
 class StabilityCallback(TrainerCallback):
+    """Runs the guard before each update; its events go into the log history, which a checkpoint keeps, so a
+    resumed run continues with the lowered ``max_grad_norm`` and the streak of non-finite steps it had."""
+
     def __init__(self, guard: NonFiniteGuard):
         self.guard = guard
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        events = [{k: v for k, v in e.items() if k != NONFINITE_KEY} for e in state.log_history if NONFINITE_KEY in e]
+        if not events:
+            return
+        self.guard.events = events
+        if not 0 < args.max_grad_norm <= self.guard.lowered_max_grad_norm:  # the guard's rule, as in the first run
+            args.max_grad_norm = self.guard.lowered_max_grad_norm
+        streak = 0
+        while streak < len(events) and events[-1 - streak]["step"] == state.global_step - streak:
+            streak += 1
+        self.guard.in_a_row = streak
+
     def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        seen = len(self.guard.events)
         self.guard.before_optimizer_step(model, args, state.global_step + 1)
+        state.log_history.extend({NONFINITE_KEY: True, **event} for event in self.guard.events[seen:])
 
 
 class OptimizerFlopsCallback(TrainerCallback):
@@ -99,11 +120,22 @@ class BestCheckpointCallback(TrainerCallback):
         self._copy_pending = False
 
     def on_train_begin(self, args, state, control, **kwargs):
-        # On resume the curve and the best so far come back from the checkpoint's log history.
+        # On resume the curve, the best so far and the evaluations since come back from the checkpoint's log history.
         self.curve = [(e["step"], e["eval_loss"]) for e in state.log_history if "eval_loss" in e]
         for step, loss in self.curve:
             if loss < self.best_loss:
                 self.best_loss, self.best_step = loss, step
+        self.bad_evals = sum(step > self.best_step for step, _ in self.curve) if self.curve else 0
+        if self.best_step is not None and state.is_world_process_zero and self._best_dir_step() != self.best_step:
+            # Killed between saving the best checkpoint and copying it (the checkpoint is the resumed one).
+            self._copy_to_best(self.best_step)
+
+    def _best_dir_step(self) -> int | None:
+        """The step of the checkpoint copied to ``best/`` (its trainer_state.json), None if unreadable."""
+        try:
+            return json.loads((self.output_dir / "best" / "trainer_state.json").read_text())["global_step"]
+        except (OSError, ValueError, KeyError):
+            return None
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         loss = (metrics or {}).get("eval_loss")
@@ -125,9 +157,14 @@ class BestCheckpointCallback(TrainerCallback):
         if not self._copy_pending or state.global_step != self.best_step:
             return
         self._copy_pending = False
-        if not state.is_world_process_zero:
+        if state.is_world_process_zero:
+            self._copy_to_best(state.global_step)
+
+    def _copy_to_best(self, step: int) -> None:
+        checkpoint = self.output_dir / f"checkpoint-{step}"
+        if not checkpoint.is_dir():
+            logger.warning("best dev loss at step %d but %s is gone: best/ not updated", step, checkpoint)
             return
-        checkpoint = self.output_dir / f"checkpoint-{state.global_step}"
         with atomic_directory(self.output_dir / "best", overwrite=True) as tmp:
             for item in checkpoint.iterdir():
                 if item.name.startswith(RESUME_ONLY_FILES):

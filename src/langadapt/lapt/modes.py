@@ -5,6 +5,7 @@ A mode is a callable ``mode(model, args: LaptArguments, vocab_replaced: bool) ->
 * ``full``  — everything trains; the transformer body is frozen for the first ``freeze_transformer_steps``
   optimizer steps ([ES]: 10k) while embeddings and the LM head train.
 * ``emb``   — the body is frozen throughout; word/position embeddings, embedding LayerNorm and LM head train.
+* ``seq_bn`` / ``seq_bn_inv`` — bottleneck language adapters ([KG]), in `bottleneck_modes`.
 * ``lora`` / ``ia3`` — PEFT adapters on ``adapter_target_modules`` ([KG]: LoRA r 8, alpha 8 on query,value).
   With a replaced vocabulary the embeddings and LM head train too. They are the base model's own parameters
   made trainable, not PEFT ``modules_to_save`` copies: peft 0.21.2 does not recognise XLM-R/BERT's
@@ -14,6 +15,7 @@ A mode is a callable ``mode(model, args: LaptArguments, vocab_replaced: bool) ->
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +25,15 @@ from safetensors.torch import load_file, save_file
 
 from langadapt import Registry
 
+from ..layout import PEFT_ADAPTER_CONFIG_FILE, TRAINABLE_BASE_FILE
+from .flops import peft_adapter_forward_flops
 from .masked_head import KNOWN_ARCHITECTURES, unwrap_mlm
 
 logger = logging.getLogger(__name__)
 
 LAPT_MODES: Registry = Registry("LAPT mode")
-EXTRA_WEIGHTS_NAME = "langadapt_trainable_base.safetensors"
+EXTRA_WEIGHTS_NAME = TRAINABLE_BASE_FILE  # the old names, kept importable
+ADAPTER_CONFIG_NAME = PEFT_ADAPTER_CONFIG_FILE
 # Embedding sub-modules that train in every mode ([ES] EMB: word/position embeddings and their LayerNorm).
 EMBEDDING_PARTS = ("embeddings.word_embeddings.", "embeddings.position_embeddings.", "embeddings.LayerNorm.")
 HEAD_PREFIXES = ("lm_head.", "cls.")
@@ -42,6 +47,11 @@ class LaptModeSetup:
     scheduled_frozen: list[str] = field(default_factory=list)
     freeze_steps: int = 0
     is_peft: bool = False
+    # Bottleneck adapters (langadapt.adapters) are saved alone, never merged.
+    # Adapters (PEFT or bottleneck): their forward FLOPs per position, in the body and in the head.
+    is_bottleneck: bool = False
+    adapter_flops_per_token: float = 0.0
+    adapter_flops_per_projected: float = 0.0
 
 
 def _head_prefixes(mlm: torch.nn.Module) -> tuple[str, ...]:
@@ -96,7 +106,10 @@ def _peft_mode(model, args, vocab_replaced: bool, peft_config) -> LaptModeSetup:
         for name, param in mlm.named_parameters():
             if "lora_" not in name and "ia3_" not in name and is_embedding_or_head(name, heads):
                 param.requires_grad_(True)
-    return LaptModeSetup(peft_model, is_peft=True)
+    mlm = unwrap_mlm(peft_model)
+    flops = peft_adapter_forward_flops(mlm, _head_prefixes(mlm))  # the adapter's own matmuls, counted in FLOPs
+    return LaptModeSetup(peft_model, is_peft=True, adapter_flops_per_token=flops["per_token"],
+                         adapter_flops_per_projected=flops["per_projected"])  # fmt: skip
 
 
 @LAPT_MODES.register("lora")
@@ -141,10 +154,22 @@ def save_lapt_adapter(peft_model, directory: str | Path) -> None:
         save_file(extra, str(Path(directory) / EXTRA_WEIGHTS_NAME))
 
 
+def local_model_dir(directory: str | Path) -> Path:
+    """A published LAPT output as a local directory: the directory itself, or the Hub repository's snapshot (its
+    trained-embeddings file must be read from disk, which PEFT's own loader would not fetch)."""
+    if Path(directory).is_dir():
+        return Path(directory)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(str(directory)))
+
+
 def load_lapt_adapter(base_model, directory: str | Path, is_trainable: bool = False):
-    """Inverse of `save_lapt_adapter`: a PeftModel on ``base_model`` with the trained embeddings/head restored."""
+    """Inverse of `save_lapt_adapter`: a PeftModel on ``base_model`` with the trained embeddings/head restored.
+    ``directory``: a local directory or the Hub id it was published under."""
     from peft import PeftModel
 
+    directory = local_model_dir(directory)
     extra_path = Path(directory) / EXTRA_WEIGHTS_NAME
     if extra_path.is_file():
         missing = [k for k in load_file(str(extra_path)) if k not in dict(base_model.named_parameters())]
@@ -159,3 +184,30 @@ def merge_lapt_adapter(peft_model):
     merged = peft_model.merge_and_unload()
     merged.tie_weights()
     return merged
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    """True for an adapter directory (a LAPT lora/ia3/seq_bn/seq_bn_inv output's ``best/``), False for a full
+    checkpoint."""
+    from .bottleneck_modes import is_bottleneck_dir
+
+    return (Path(path) / ADAPTER_CONFIG_NAME).is_file() or is_bottleneck_dir(path)
+
+
+def load_merged_lapt_adapter(directory: str | Path, base_model_name_or_path: str | None = None, **kwargs):
+    """A LAPT adapter output as a plain *ForMaskedLM: the base model (default: the one ``adapter_config.json``
+    names) with the trained embeddings/head restored and the adapter merged in. The one way every stage (LAPT's
+    ``best_merged/``, fine-tuning, pseudo-perplexity) loads an adapter output; ``kwargs`` go to ``from_pretrained``.
+    A bottleneck adapter (``seq_bn``/``seq_bn_inv``) cannot be merged: it is placed on the base model and active."""
+    from transformers import AutoModelForMaskedLM
+
+    from .bottleneck_modes import is_bottleneck_dir, load_lapt_bottleneck, saved_base_model
+
+    if is_bottleneck_dir(directory):
+        base = AutoModelForMaskedLM.from_pretrained(base_model_name_or_path or saved_base_model(directory), **kwargs)
+        return load_lapt_bottleneck(base, directory)
+    if base_model_name_or_path is None:
+        config = json.loads((Path(directory) / ADAPTER_CONFIG_NAME).read_text(encoding="utf-8"))
+        base_model_name_or_path = config["base_model_name_or_path"]
+    base = AutoModelForMaskedLM.from_pretrained(base_model_name_or_path, **kwargs)
+    return merge_lapt_adapter(load_lapt_adapter(base, directory))

@@ -10,30 +10,38 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForMaskedLM, TrainerState
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import TrainerState
 
 from ..configs import config_to_dict, global_batch_size
 from ..data import AlphaSampler, build_sampler, parse_caps, parse_corpus_specs
 from ..io_utils import check_output_dir
+from ..models import known_hub_id
 from .args import LaptArguments, LaptTrainingArguments, ModelArguments
 from .callbacks import PROVENANCE_NAME
 from .data import FixedMLMDataset, MLMExampleMaker, StreamingMLMDataset
 from .masked_head import unwrap_mlm
-from .modes import load_lapt_adapter, merge_lapt_adapter
+from .modes import load_merged_lapt_adapter
+from .resume import discard_interrupted_writes, find_resume_checkpoint
 
 logger = logging.getLogger(__name__)
 
 
 def prepare_output_dir(lapt_args: LaptArguments, training_args: LaptTrainingArguments) -> str | None:
-    """The checkpoint to resume from (``--resume``), else a checked (``--overwrite``: emptied) output directory."""
+    """The checkpoint to resume from (``--resume``: the last complete one, after removing what a killed run left
+    half-written), else a checked (``--overwrite``: emptied) output directory."""
     output_dir = Path(training_args.output_dir)
+    if not training_args.ignore_data_skip:
+        # The training stream seeks to the resumed step itself; the Trainer replaying batches would skip them twice.
+        raise ValueError("LAPT needs ignore_data_skip=True (a resumed run seeks the sampler instead of replaying)")
     if lapt_args.resume:
-        last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last_checkpoint = find_resume_checkpoint(output_dir)
         if last_checkpoint is None:
-            raise FileNotFoundError(f"--resume: no checkpoint-* directory in {output_dir}")
+            raise FileNotFoundError(f"--resume: no complete checkpoint-* directory in {output_dir}")
+        with training_args.main_process_first(desc="discard interrupted writes"):
+            if training_args.process_index == 0:
+                discard_interrupted_writes(output_dir)
         logger.info("resuming from %s", last_checkpoint)
-        return last_checkpoint
+        return str(last_checkpoint)
     with training_args.main_process_first(desc="prepare output directory"):
         if training_args.process_index == 0:
             check_output_dir(output_dir, lapt_args.overwrite)
@@ -104,10 +112,9 @@ def save_publishable_model(
         return best_dir
     merged_dir = output_dir / "best_merged"
     if is_main:
-        base = AutoModelForMaskedLM.from_pretrained(
-            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
+        merged = load_merged_lapt_adapter(
+            best_dir, model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
         )
-        merged = merge_lapt_adapter(load_lapt_adapter(base, best_dir))
         merged.save_pretrained(merged_dir)
         tokenizer.save_pretrained(merged_dir)
         if provenance.is_file():
@@ -127,6 +134,7 @@ def lapt_results(
     masked_only: bool,
     wall_time: float,
     last_checkpoint: str | None,
+    mlm_head: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``lapt_results.json``: steps, batch, vocabulary, FLOPs (this session's summed over processes), the dev
     loss curve and best step, non-finite events, wall time and the full config."""
@@ -138,12 +146,14 @@ def lapt_results(
         parts = trainer.accelerator.reduce(parts.to(trainer.accelerator.device), "sum").cpu()
     return {
         "model_name_or_path": model_args.model_name_or_path,
+        "source_hub_id": known_hub_id(model_args.model_name_or_path),  # the model card's base_model
         "config": config_to_dict(*configs),
         "steps": trainer.state.global_step,
         "global_batch_size": global_batch_size(training_args),
         "vocab_size": unwrap_mlm(trainer.model).config.vocab_size,
         "trainable_parameters": trainable,
         "masked_only_head": masked_only,
+        "mlm_head": mlm_head,  # apply_train_head's record: missing from the checkpoint? trained?
         "sampling_probabilities": data.train_sampler.probabilities,
         "flops": {
             "total": trainer.state.total_flos,  # whole run (kept across --resume), all processes

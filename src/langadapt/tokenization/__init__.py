@@ -12,7 +12,13 @@ from .sentencepiece_model import (
 )
 from .special_tokens import SpecialTokenLayout
 from .stats import tokenization_stats
-from .train import STATS_FILE_NAME, train_tokenizer
+from .train import (
+    STATS_FILE_NAME,
+    build_target_tokenizer,
+    compare_with_source,
+    sample_training_lines,
+    save_tokenizer,
+)
 
 __all__ = [
     "MODEL_TYPES",
@@ -24,10 +30,13 @@ __all__ = [
     "VocabularySizeError",
     "apply_layout",
     "build_hf_tokenizer",
+    "build_target_tokenizer",
+    "compare_with_source",
     "load_model_proto",
     "processor_from_proto",
+    "sample_training_lines",
+    "save_tokenizer",
     "tokenization_stats",
     "train_sentencepiece",
-    "train_tokenizer",
     "verify_against_sentencepiece",
 ]

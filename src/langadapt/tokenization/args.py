@@ -17,11 +17,12 @@ class TokenizerTrainingArguments:
             "hf:DATASET?config=..&split=..&column=..); each NAME is one α-sampling unit."
         },
     )
-    source_tokenizer: str = field(
+    tokenizer_name_or_path: str = field(
         default=None,
         metadata={
             "help": "Hub id or local directory of the source model whose special tokens (strings, roles, "
-            "order) and tokenizer class the new tokenizer takes; also the baseline for the statistics."
+            "order) and tokenizer class the new tokenizer takes; also the baseline for the statistics.",
+            "deprecated_names": ["source_tokenizer"],
         },
     )
     output_dir: str = field(default=None, metadata={"help": "Directory for the new tokenizer (written atomically)."})
@@ -32,8 +33,12 @@ class TokenizerTrainingArguments:
         default=5_000_000,
         metadata={"help": "Lines drawn (α-sampled, with replacement) to train SentencePiece on ([TX]: ~5M)."},
     )
-    caps: list[str] = field(
-        default_factory=list, metadata={"help": "Per-corpus line caps NAME=LINES (the first LINES lines are used)."}
+    corpus_caps: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Per-corpus line caps NAME=LINES (the first LINES lines are used).",
+            "deprecated_names": ["caps"],
+        },
     )
     character_coverage: float = field(default=0.9995, metadata={"help": "SentencePiece character_coverage."})
     stats_corpora: list[str] = field(
@@ -56,7 +61,7 @@ class TokenizerTrainingArguments:
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing non-empty output_dir."})
 
     def __post_init__(self):
-        for name in ("corpora", "source_tokenizer", "output_dir"):
+        for name in ("corpora", "tokenizer_name_or_path", "output_dir"):
             if not getattr(self, name):
                 raise ValueError(f"{name} is required")
         if not self.alpha > 0:

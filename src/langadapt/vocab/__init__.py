@@ -1,7 +1,8 @@
-"""Vocabulary replacement: re-initialise a masked LM's embeddings for a new tokenizer (METHODS.md §3).
+"""Vocabulary replacement: re-initialise a masked LM's embeddings for a new tokenizer.
 
 Init methods live in the open registry `INIT_METHODS` (``special`` > ``ident`` > ``focus`` > ``mean`` >
-``script+posn`` > ``script`` > ``random``); a spec such as ``script+posn+ident`` combines them.
+``script+posn`` > ``script`` > ``random``); a spec such as ``script+posn+ident`` combines them. What the
+methods are and why these defaults: docs/methods.md#embedding-initialisation.
 """
 
 from . import focus as _focus  # noqa: F401  (registers "focus")

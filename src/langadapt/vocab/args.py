@@ -16,8 +16,8 @@ class InitOptions:
         default="script+posn+ident",
         metadata={
             "help": "Init methods joined by '+', applied with the precedence special tokens > ident > focus > mean > "
-            "script+posn > script > random (e.g. 'script+posn+ident', 'focus', 'mean+ident', 'random'). "
-            "A 'module:callable' path adds an outside method."
+            "an outside 'module:callable' method > script+posn > script > random (e.g. 'script+posn+ident', "
+            "'focus', 'mean+ident', 'random', 'mypackage.init:fn+script')."
         },
     )
     seed: int = field(default=42, metadata={"help": "Seed of every random draw (rows, fresh MLM head, fastText)."})
@@ -79,7 +79,12 @@ class InitOptions:
 class VocabReplacementArguments:
     """Where the source model and target tokenizer come from and where the new model goes."""
 
-    source_model: str = field(metadata={"help": "Source model: Hub id or local directory (MLM or headless encoder)."})
+    model_name_or_path: str = field(
+        metadata={
+            "help": "Source model: Hub id or local directory (MLM or headless encoder).",
+            "deprecated_names": ["source_model"],
+        }
+    )
     target_tokenizer: str = field(
         metadata={"help": "Directory of the new tokenizer (from recipes/train_tokenizer.py)."}
     )

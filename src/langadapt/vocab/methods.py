@@ -2,7 +2,9 @@
 
 A method is a function ``(context, plan) -> None`` that claims still-free new token ids in the plan. The
 registry stores `InitMethod` records with a precedence; `build_plan` runs special tokens first, then the
-spec's methods by precedence, then RANDOM for whatever is left, so a spec's order never matters.
+spec's methods by precedence, then RANDOM for whatever is left, so a spec's order never matters. An outside
+``module:callable`` function ranks at `OUTSIDE_METHOD_PRECEDENCE` (after ident, focus and mean, before
+script+posn, script and random); a ``module:attribute`` naming an `InitMethod` keeps its own precedence.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class InitMethod:
 
 
 INIT_METHODS: Registry[InitMethod] = Registry("init method")
+
+# A plain 'module:callable' in the spec runs after the methods that copy or combine source rows (ident 10,
+# focus 20, mean 30) and before the sampling ones (script+posn 40, script 41, random 100): those claim every
+# row still free, so an outside method ranked after them would never set a row.
+OUTSIDE_METHOD_PRECEDENCE = 35
 
 
 def register_method(name: str, precedence: int, description: str = ""):
@@ -126,7 +133,7 @@ def parse_init_spec(spec: str) -> list[InitMethod]:
             name, stop = parts[position], position + 1
         found = INIT_METHODS.get(name)  # raises KeyError listing the valid names; accepts module:callable
         if not isinstance(found, InitMethod):
-            found = InitMethod(name, 50, found)  # an outside function runs between mean and script+posn
+            found = InitMethod(name, OUTSIDE_METHOD_PRECEDENCE, found)  # an `InitMethod` keeps its own precedence
         methods.append(found)
         position = stop
     return sorted({m.name: m for m in methods}.values(), key=lambda m: m.precedence)

@@ -1,7 +1,8 @@
 """``langadapt_provenance.json``: for every new token id, which method set its row, plus a summary.
 
-Top-level keys ``source_model``, ``target_tokenizer``, ``init_spec``, ``vocab_size`` and ``seed`` are read by
-the LAPT model card. ``summary`` holds counts per method and per script, the overlap rate and norm
+Top-level keys ``source_model``, ``source_hub_id``, ``target_tokenizer``, ``init_spec``, ``vocab_size`` and
+``seed`` are read by the LAPT model card. ``source_hub_id`` is the Hub id the source model is (or descends from,
+`langadapt.models.known_hub_id`), None when unknown: cards name that, never ``source_model``'s local path. ``summary`` holds counts per method and per script, the overlap rate and norm
 statistics of the new rows (per method) next to the source rows'.
 """
 
@@ -11,10 +12,11 @@ from typing import Any
 
 import torch
 
+from ..layout import PROVENANCE_FILE
 from .methods import InitContext
 from .plan import InitPlan
 
-PROVENANCE_FILE_NAME = "langadapt_provenance.json"
+PROVENANCE_FILE_NAME = PROVENANCE_FILE  # the old name, kept importable
 
 
 def _norm_stats(norms: torch.Tensor) -> dict[str, float]:
@@ -40,6 +42,7 @@ def build_provenance(
     init_spec: str,
     source_had_mlm_head: bool,
     options: dict[str, Any],
+    source_hub_id: str | None = None,
 ) -> dict[str, Any]:
     """The provenance record (JSON-ready)."""
     scripts, positions = context.target_categories
@@ -81,6 +84,7 @@ def build_provenance(
     ]
     return {
         "source_model": source_model,
+        "source_hub_id": source_hub_id,
         "target_tokenizer": target_tokenizer,
         "init_spec": init_spec,
         "vocab_size": plan.vocab_size,

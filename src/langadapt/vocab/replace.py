@@ -11,6 +11,7 @@ from typing import Any
 from transformers import PreTrainedModel
 
 from ..io_utils import atomic_directory, write_json
+from ..models import known_hub_id
 from .args import InitOptions
 from .methods import InitContext, build_plan
 from .provenance import PROVENANCE_FILE_NAME, build_provenance
@@ -49,12 +50,14 @@ def replace_vocabulary(
     plan = build_plan(context, options.init_spec)
     logger.info("init plan: %s", plan.counts())
     target = build_target_model(masked_lm, plan, target_tokenizer, options.seed, options.random_bias)
+    source_name = source_name or getattr(config, "_name_or_path", "")
     provenance = build_provenance(
         context,
         plan,
         masked_lm.get_input_embeddings().weight.detach(),
         target.get_input_embeddings().weight.detach(),
-        source_model=source_name or getattr(config, "_name_or_path", ""),
+        source_model=source_name,
+        source_hub_id=known_hub_id(source_name),  # carried on: LAPT's model card names it as the base model
         target_tokenizer=target_name or getattr(target_tokenizer, "name_or_path", ""),
         init_spec=options.init_spec,
         source_had_mlm_head=had_head,

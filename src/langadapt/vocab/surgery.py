@@ -1,6 +1,7 @@
 """Model surgery: a new masked LM with the target vocabulary, built from the source model and an `InitPlan`.
 
-Every vocabulary-sized tensor of the source (input embeddings, an untied decoder, the MLM output bias) is
+Every vocabulary tensor of the source (input embeddings, an untied decoder, the MLM output bias; found through
+``get_input_embeddings``/``get_output_embeddings``, not by shape, so an equal-size vocabulary is mapped too) is
 mapped with the *same* plan, so new token i never inherits old token i's bias (the truncation bug of
 ``resize_token_embeddings``, which is not used here). All other weights, including the MLM head transform
 (``lm_head.dense``/``layer_norm``, BERT's ``cls.predictions.transform``), are copied unchanged. A source
@@ -90,6 +91,33 @@ def _special_ids(tokenizer: Any) -> dict[str, int | None]:
     }
 
 
+def _vocabulary_parameters(model: PreTrainedModel) -> dict[str, torch.nn.Parameter]:
+    """State-dict key → parameter for the vocabulary tensors: input embeddings, output matrix, output bias.
+
+    Found through the modules, never by shape: when the target vocabulary has as many tokens as the source's,
+    every vocabulary tensor already has the wanted shape and still has to go through the plan. A parameter
+    reachable under several names (XLM-R's ``lm_head.bias`` is ``lm_head.decoder.bias``; a tied decoder is the
+    embedding matrix) appears under each of them, and so does a parameter the model declares tied to one of them
+    even where the tie is off (transformers 5 ties ``lm_head.bias`` to ``lm_head.decoder.bias`` only when
+    ``tie_word_embeddings`` is set; otherwise the head keeps a separate vocabulary-sized bias).
+    """
+    wanted = [model.get_input_embeddings().weight]
+    output = model.get_output_embeddings()
+    if output is not None:
+        wanted.append(output.weight)
+        if getattr(output, "bias", None) is not None:
+            wanted.append(output.bias)
+    wanted_ids = {id(parameter) for parameter in wanted}
+    parameters = dict(model.named_parameters(remove_duplicate=False))
+    names = {name for name, parameter in parameters.items() if id(parameter) in wanted_ids}
+    declared_ties = getattr(model, "_tied_weights_keys", None)
+    if isinstance(declared_ties, dict):  # transformers 5: {tied name: name it is tied to}
+        for tied, target in declared_ties.items():
+            if {tied, target} & names:
+                names |= {tied, target} & set(parameters)
+    return {name: parameters[name] for name in names}
+
+
 def build_target_model(
     source: PreTrainedModel, plan: InitPlan, target_tokenizer: Any, seed: int, random_bias: str = "mean"
 ) -> PreTrainedModel:
@@ -108,23 +136,29 @@ def build_target_model(
     with no_init_weights():  # every weight is loaded below (missing keys are an error), so skip random init
         target = type(source)(config)
     target_state = target.state_dict()
+    vocabulary = _vocabulary_parameters(source)
     mapped: dict[str, torch.Tensor] = {}
-    by_storage: dict[int, torch.Tensor] = {}  # tied tensors are mapped once and shared
+    by_parameter: dict[int, torch.Tensor] = {}  # tied tensors (several keys, one parameter) are mapped once, shared
     for index, (key, tensor) in enumerate(source.state_dict().items()):
         if key not in target_state:
             continue
         wanted = target_state[key].shape
-        if tensor.shape == wanted:
+        parameter = vocabulary.get(key)
+        if parameter is None:  # not a vocabulary tensor: copied, whatever the two vocabulary sizes are
+            if tensor.shape != wanted:
+                raise SourceModelError(f"cannot map source tensor {key} {tuple(tensor.shape)} to {tuple(wanted)}")
             mapped[key] = tensor
-        elif tensor.shape[0] == source_vocab_size and wanted[0] == plan.vocab_size and tensor.shape[1:] == wanted[1:]:
-            pointer = tensor.data_ptr()
-            if pointer not in by_storage:
-                generator = torch.Generator().manual_seed(seed * 1000 + index)
-                by_storage[pointer] = plan.apply(tensor, generator, random_bias)
-                logger.info("mapped %s %s → %s", key, tuple(tensor.shape), tuple(wanted))
-            mapped[key] = by_storage[pointer]
-        else:
-            raise SourceModelError(f"cannot map source tensor {key} {tuple(tensor.shape)} to {tuple(wanted)}")
+            continue
+        if tensor.shape[0] != source_vocab_size or wanted != (plan.vocab_size, *tensor.shape[1:]):
+            raise SourceModelError(
+                f"vocabulary tensor {key} {tuple(tensor.shape)} does not map to {tuple(wanted)} "
+                f"({source_vocab_size} source rows, {plan.vocab_size} new rows)"
+            )
+        if id(parameter) not in by_parameter:
+            generator = torch.Generator().manual_seed(seed * 1000 + index)
+            by_parameter[id(parameter)] = plan.apply(tensor, generator, random_bias)
+            logger.info("mapped %s %s → %s", key, tuple(tensor.shape), tuple(wanted))
+        mapped[key] = by_parameter[id(parameter)]
     result = target.load_state_dict(mapped, strict=False)
     if result.missing_keys:
         raise SourceModelError(f"new model weights left unset: {result.missing_keys[:5]}")

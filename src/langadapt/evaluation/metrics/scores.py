@@ -1,8 +1,7 @@
-"""Evaluation metrics, computed with the underlying libraries (seqeval for NER) rather than ``evaluate.load``.
+"""Evaluation metrics as plain functions, built on the underlying libraries (seqeval for NER).
 
-``evaluate.load("seqeval")`` fetches its script from the Hub, which fails offline; these functions give the same
-figures locally. All take gold and predicted labels as strings per sentence, so a gold label never seen in training
-(which the model cannot predict) simply counts as an error.
+The `evaluate` modules beside this file wrap these functions. All take gold and predicted labels as strings, so a
+gold label never seen in training (which the model cannot predict) simply counts as an error.
 """
 
 from __future__ import annotations
@@ -75,3 +74,22 @@ def entity_scores(
         "f1": float(f1_score(gold_l, pred_l, zero_division=0, **kwargs)),
         "accuracy": float(accuracy_score(gold_l, pred_l)),
     }
+
+
+def classification_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    """Accuracy and macro-F1 of one label per text.
+
+    Macro-F1 averages the per-class F1 over the classes present in the gold or the predicted labels (as
+    scikit-learn's ``f1_score(average="macro")`` does); a class with no true positive has F1 0.
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"classification_scores: {len(gold)} gold labels but {len(pred)} predicted")
+    if not gold:
+        raise ValueError("classification_scores: no examples")
+    correct = sum(g == p for g, p in zip(gold, pred))
+    f1s = []
+    for label in sorted(set(gold) | set(pred)):
+        true_positives = sum(g == p == label for g, p in zip(gold, pred))
+        gold_count, pred_count = sum(g == label for g in gold), sum(p == label for p in pred)
+        f1s.append(2 * true_positives / (gold_count + pred_count))
+    return {"accuracy": correct / len(gold), "macro_f1": sum(f1s) / len(f1s), "examples": len(gold)}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The issue-13 diagnosis queue (BENCHMARKS.md, "Replication"): one process, one thread, every step resumable.
+# Kill it at any time and start it again with the same command; finished units and stages are skipped and an
+# interrupted LAPT run resumes from its last checkpoint (an interrupted fine-tuning unit restarts).
+#   OMP_NUM_THREADS=1 nohup bash benchmarks/replication/issue13_queue.sh >> runs/replication/issue13.log 2>&1 &
+set -u
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+RUN="$PY benchmarks/replication/run.py --language myv --num_threads 1"
+export OMP_NUM_THREADS=1
+step() { echo "### $(date -u +%FT%TZ) $*"; "$@" || echo "### step failed (rc $?): $*"; }
+
+# LAPT text (the same as every earlier cpu_long run)
+[ -f runs/uralic/data/myv/train.txt ] || step "$PY" recipes/prepare_data.py recipes/configs/uralic/prepare_data.yaml
+# 1. the LAPT stages the fine-tuning rows need, SCRIPT among them (loss-vs-step table)
+step $RUN --budget cpu_long --lapt_mode full --init random script script+posn+ident focus --lapt_only
+# 2. the other FULL LAPT stages (loss-vs-step table)
+step $RUN --budget cpu_long --lapt_mode full --init script+posn ident mean --lapt_only
+# 3. [ES]'s fine-tuning on them, seed 1: FULL random and script+posn+ident, off the shelf, FULL focus
+#    (each unit ≈ 832 steps of 72 sentences: hours on one loaded core; an interrupted unit restarts)
+step $RUN --budget cpu_long_esft --lapt_mode full --init random script+posn+ident --seeds 1
+step $RUN --budget cpu_long_esft --lapt_mode none --seeds 1
+step $RUN --budget cpu_long_esft --lapt_mode full --init focus --seeds 1
+# 4. the EMB LAPT stages (loss curves; the EMB rows' seeds 2–3 reuse them)
+step $RUN --budget cpu_long --lapt_mode emb --lapt_only
+# 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1
+step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
+# 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning, then [ES]
+#    fine-tuning seeds 2–3 of the rows above
+step $RUN --budget cpu_long --lapt_mode emb
+step $RUN --budget cpu_long_esft --lapt_mode none full --init source random script+posn+ident focus --seeds 2 3
+# 7. North Sami: the same rows with cpu_long's fine-tuning (off the shelf and FULL first, then EMB)
+step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
+echo "### $(date -u +%FT%TZ) queue finished"
