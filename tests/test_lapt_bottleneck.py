@@ -15,31 +15,11 @@ from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 from langadapt.adapters import CONFIG_NAME, WEIGHTS_NAME, BottleneckConfig, count_adapter_parameters, list_adapters
 from langadapt.lapt import FlopCounter, load_lapt_bottleneck
 from langadapt.lapt.modes import EXTRA_WEIGHTS_NAME, is_adapter_dir, load_merged_lapt_adapter
-from langadapt.layout import PROVENANCE_FILE
-from langadapt.recipes_loader import load_recipe
 
 from .lapt_helpers import parse_lapt, tiny_lapt_argv
 
 ROOT = Path(__file__).resolve().parents[1]
-PROVENANCE = {"source_model": "FacebookAI/xlm-roberta-base", "init_spec": "script+posn+ident", "vocab_size": 1000}
 HIDDEN, LAYERS = 32, 2  # the tiny source model's shape (tests/tiny_models.py)
-
-
-@pytest.fixture(scope="module")
-def lapt_model_dir(tmp_path_factory, source_model_dir) -> Path:
-    """The tiny source model without dropout (runs compare exactly), marked as a replaced vocabulary."""
-    directory = tmp_path_factory.mktemp("lapt_bn_model") / "model"
-    shutil.copytree(source_model_dir, directory)
-    config = json.loads((directory / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (directory / "config.json").write_text(json.dumps(config))
-    (directory / PROVENANCE_FILE).write_text(json.dumps(PROVENANCE))
-    return directory
-
-
-@pytest.fixture(scope="module")
-def lapt():
-    return load_recipe("lapt")
 
 
 def adapter_weights(directory: Path) -> dict[str, torch.Tensor]:
