@@ -12,15 +12,15 @@ step() { echo "### $(date -u +%FT%TZ) $*"; "$@" || echo "### step failed (rc $?)
 
 # LAPT text (the same as every earlier cpu_long run)
 [ -f runs/uralic/data/myv/train.txt ] || step "$PY" recipes/prepare_data.py recipes/configs/uralic/prepare_data.yaml
-# 1. the LAPT stages the fine-tuning rows need, SCRIPT among them (loss-vs-step table)
-step $RUN --budget cpu_long --lapt_mode full --init random script script+posn+ident focus --lapt_only
-# 2. the other FULL LAPT stages (loss-vs-step table)
-step $RUN --budget cpu_long --lapt_mode full --init script+posn ident mean --lapt_only
-# 3. [ES]'s fine-tuning on them, seed 1: FULL random and script+posn+ident, off the shelf, FULL focus
+# 1. the LAPT stages the fine-tuning rows need, SCRIPT among them (loss-vs-step table); FOCUS's comes in step 2
+step $RUN --budget cpu_long --lapt_mode full --init random script script+posn+ident --lapt_only
+# 2. [ES]'s fine-tuning, seed 1: off the shelf, FULL random and script+posn+ident, then FULL focus (its LAPT first)
 #    (each unit ≈ 832 steps of 72 sentences: hours on one loaded core; an interrupted unit restarts)
-step $RUN --budget cpu_long_esft --lapt_mode full --init random script+posn+ident --seeds 1
 step $RUN --budget cpu_long_esft --lapt_mode none --seeds 1
+step $RUN --budget cpu_long_esft --lapt_mode full --init random script+posn+ident --seeds 1
 step $RUN --budget cpu_long_esft --lapt_mode full --init focus --seeds 1
+# 3. the other FULL LAPT stages (loss-vs-step table)
+step $RUN --budget cpu_long --lapt_mode full --init script+posn ident mean --lapt_only
 # 4. the EMB LAPT stages (loss curves; the EMB rows' seeds 2–3 reuse them)
 step $RUN --budget cpu_long --lapt_mode emb --lapt_only
 # 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1

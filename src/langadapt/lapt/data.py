@@ -46,6 +46,24 @@ def mask_tokens(
     return masked.tolist(), labels.tolist()
 
 
+def _truncating_backend(tokenizer, max_seq_length: int):
+    """A private copy of a fast tokenizer's Rust backend that truncates as ``tokenizer(..., truncation=True,
+    max_length=max_seq_length)`` does, or None for a slow tokenizer.
+
+    Calling the backend directly skips the transformers wrapper, and ``encode_batch_fast`` skips the character
+    offsets MLM never uses: about twice the lines per second on one core. A copy, because transformers resets the
+    truncation of the tokenizer's own backend on every call."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not hasattr(backend, "encode_batch_fast"):
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_padding()
+    copy.enable_truncation(max_seq_length, stride=0, strategy="longest_first", direction=tokenizer.truncation_side)
+    return copy
+
+
 class MLMExampleMaker:
     """Tokenize one line and mask it reproducibly from (seed, draw index)."""
 
@@ -57,6 +75,7 @@ class MLMExampleMaker:
         self.mlm_probability = mlm_probability
         self.seed = seed
         self.vocab_size = len(tokenizer)
+        self._backend = _truncating_backend(tokenizer, max_seq_length)
 
     def __call__(self, line: str, draw_index: int, corpus: str) -> dict[str, Any]:
         encoded = self.tokenizer(
@@ -79,13 +98,19 @@ class MLMExampleMaker:
         """The examples ``__call__`` makes, line by line, from one tokenizer call and one vectorised masking pass
         (several times faster). Each draw's random numbers still come from its own (seed, draw index) generator,
         in the order ``mask_tokens`` takes them, so the examples are identical."""
-        encoded = self.tokenizer(
-            list(lines), truncation=True, max_length=self.max_seq_length, return_special_tokens_mask=True
-        )
-        lengths = [len(ids) for ids in encoded["input_ids"]]
+        if self._backend is not None:
+            encodings = self._backend.encode_batch_fast(list(lines))
+            input_ids = [e.ids for e in encodings]
+            special_masks = [e.special_tokens_mask for e in encodings]
+        else:  # a slow (Python) tokenizer
+            encoded = self.tokenizer(
+                list(lines), truncation=True, max_length=self.max_seq_length, return_special_tokens_mask=True
+            )
+            input_ids, special_masks = encoded["input_ids"], encoded["special_tokens_mask"]
+        lengths = [len(ids) for ids in input_ids]
         total = sum(lengths)
-        ids = np.fromiter(itertools.chain.from_iterable(encoded["input_ids"]), dtype=np.int64, count=total)
-        special = np.fromiter(itertools.chain.from_iterable(encoded["special_tokens_mask"]), dtype=bool, count=total)
+        ids = np.fromiter(itertools.chain.from_iterable(input_ids), dtype=np.int64, count=total)
+        special = np.fromiter(itertools.chain.from_iterable(special_masks), dtype=bool, count=total)
         chosen_draw, action, random_tokens = np.empty(total), np.empty(total), np.empty(total, dtype=np.int64)
         start = 0
         for n, draw_index in zip(lengths, draw_indices):
