@@ -25,7 +25,6 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, set_seed
 from langadapt import LangadaptParser, setup_logging, write_json
 from langadapt.lapt import (
     LAPT_MODES,
-    PROVENANCE_NAME,
     BestCheckpointCallback,
     FlopCounter,
     FreezeSchedule,
@@ -51,7 +50,7 @@ from langadapt.lapt import (
     save_publishable_model,
     unwrap_mlm,
 )
-from langadapt.layout import LAPT_RESULTS_FILE
+from langadapt.layout import LAPT_RESULTS_FILE, PROVENANCE_FILE
 
 logger = logging.getLogger("langadapt.recipes.lapt")
 
@@ -100,7 +99,7 @@ def main(model_args: ModelArguments, lapt_args: LaptArguments, training_args: La
         unwrap_mlm(model).config, setup.adapter_flops_per_token, setup.adapter_flops_per_projected
     )
     guard = NonFiniteGuard(lapt_args.max_nonfinite_in_a_row, lapt_args.nonfinite_max_grad_norm)
-    best_cb = BestCheckpointCallback(output_dir, source_dir / PROVENANCE_NAME, lapt_args.early_stopping_patience)
+    best_cb = BestCheckpointCallback(output_dir, source_dir / PROVENANCE_FILE, lapt_args.early_stopping_patience)
     trainer = LaptTrainer(
         model=model,
         args=training_args,

@@ -17,14 +17,8 @@ from __future__ import annotations
 import json
 
 from langadapt import LangadaptParser, atomic_directory, check_output_dir, setup_logging, write_json
-from langadapt.data import (
-    REPORT_FILE_NAME,
-    DataPreparationArguments,
-    build_filters,
-    clean_corpus,
-    parse_corpus_specs,
-    split_corpus,
-)
+from langadapt.data import DataPreparationArguments, build_filters, clean_corpus, parse_corpus_specs, split_corpus
+from langadapt.layout import DATA_REPORT_FILE
 
 
 def main(args: DataPreparationArguments) -> dict:
@@ -41,7 +35,7 @@ def main(args: DataPreparationArguments) -> dict:
             counts = split_corpus(cleaned, dev_size=args.dev_size, seed=args.seed)
             report["corpora"][spec.name] = {**cleaned.report, **counts}
             logger.info("%s: %s", spec.name, report["corpora"][spec.name])
-        write_json(tmp_dir / REPORT_FILE_NAME, report)
+        write_json(tmp_dir / DATA_REPORT_FILE, report)
     logger.info("report:\n%s", json.dumps(report["corpora"], indent=2, ensure_ascii=False))
     logger.info("prepared corpora written to %s", args.output_dir)
     return report

@@ -14,15 +14,10 @@ import pytest
 import torch
 from transformers import XLMRobertaTokenizer
 
-from langadapt.layout import PROVENANCE_FILE
+from langadapt.layout import PROVENANCE_FILE, SENTENCEPIECE_MODEL_FILE
 from langadapt.recipes_loader import load_recipe
-from langadapt.tokenization import (
-    VOCAB_FILE_NAME,
-    SpecialTokenLayout,
-    TokenizerTrainingArguments,
-    build_hf_tokenizer,
-    train_sentencepiece,
-)
+from langadapt.tokenization import SpecialTokenLayout, TokenizerTrainingArguments, train_sentencepiece
+from langadapt.tokenization.hf_tokenizer import build_hf_tokenizer
 
 from .lapt_helpers import PROVENANCE
 from .tiny_models import tiny_xlmr_mlm
@@ -69,7 +64,7 @@ def source_model_dir(tmp_path_factory) -> Path:
     write_lines(text, [line for lang in SYLLABLES for line in synthetic_lines(lang, 300, seed=1)])
     layout = SpecialTokenLayout.xlm_roberta()
     proto = train_sentencepiece(text, vocab_size=1000, layout=layout, seed=0)
-    model_path = directory / VOCAB_FILE_NAME
+    model_path = directory / SENTENCEPIECE_MODEL_FILE
     model_path.write_bytes(proto.SerializeToString())
     text.unlink()
     tokenizer = build_hf_tokenizer(proto, layout, XLMRobertaTokenizer, "unigram")

@@ -11,22 +11,20 @@ from transformers import BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRober
 from transformers.activations import gelu
 
 from langadapt.adapters import (
-    CONFIG_NAME,
-    WEIGHTS_NAME,
     BottleneckConfig,
-    NICECouplingBlock,
-    active_adapters,
-    adapter_forward_flops,
     add_adapter,
     count_adapter_parameters,
     is_adapter_parameter,
-    list_adapters,
     load_adapter,
     remove_adapter,
     save_adapter,
     set_active_adapters,
     train_adapters,
 )
+from langadapt.adapters.config import adapter_forward_flops
+from langadapt.adapters.inject import active_adapters, list_adapters
+from langadapt.adapters.invertible import NICECouplingBlock
+from langadapt.layout import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE
 
 HIDDEN, LAYERS, VOCAB = 32, 2, 100
 
@@ -233,11 +231,11 @@ def test_save_load_round_trip_is_bit_exact(tmp_path, input_ids, file_format):
     assert all(torch.equal(ours[k], v) for k, v in fresh.state_dict().items())
     assert torch.equal(logits_of(fresh, input_ids), logits_of(model, input_ids))
     if file_format == "langadapt":
-        meta = json.loads((tmp_path / CONFIG_NAME).read_text())
+        meta = json.loads((tmp_path / ADAPTER_CONFIG_FILE).read_text())
         assert meta["base_model"] == {"name_or_path": "tiny-xlmr", "model_type": "xlm-roberta", "hidden_size": 32,
                                       "num_hidden_layers": 2, "vocab_size": 100}  # fmt: skip
         assert meta["config"]["leave_out"] == [0]
-        assert (tmp_path / WEIGHTS_NAME).stat().st_size < 20_000
+        assert (tmp_path / ADAPTER_WEIGHTS_FILE).stat().st_size < 20_000
 
 
 def test_loading_onto_the_wrong_base_model_names_field_and_values(tmp_path):

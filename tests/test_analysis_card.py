@@ -8,7 +8,9 @@ import pytest
 from huggingface_hub import EvalResult, ModelCard, metadata_load
 
 from langadapt import write_json
-from langadapt.analysis import AnalysisArguments, card_with_results, update_model_cards
+from langadapt.analysis import AnalysisArguments
+from langadapt.analysis.model_card import card_with_results
+from langadapt.analysis.pipeline import update_model_cards
 from langadapt.lapt import build_model_card
 from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe

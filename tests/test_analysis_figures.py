@@ -12,18 +12,11 @@ from PIL import Image
 from transformers import AutoTokenizer
 
 from langadapt import write_json
-from langadapt.analysis import (
-    FIGURES,
-    FigureContext,
-    FigureOutput,
-    NoFigureData,
-    draw_figures,
-    find_lapt_runs,
-    load_input_embeddings,
-    results_frame,
-    write_figures,
-)
-from langadapt.analysis.figures import new_figure
+from langadapt.analysis import FIGURES, FigureContext, FigureOutput, NoFigureData
+from langadapt.analysis.curves import find_lapt_runs
+from langadapt.analysis.embeddings import load_input_embeddings
+from langadapt.analysis.figures import draw_figures, new_figure, write_figures
+from langadapt.analysis.frame import results_frame
 from langadapt.evaluation import tables_by_task
 from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from langadapt.analysis import fit_mixed_effects, regressions_by_group, results_frame
+from langadapt.analysis.frame import results_frame
+from langadapt.analysis.regression import fit_mixed_effects, regressions_by_group
 
 VOCAB_EFFECT = {"source": 0.0, "16k": 3.0, "32k": 5.0}
 ALPHA_SLOPE = -10.0  # per unit of α

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from langadapt.data import (
-    ConceptNetArguments,
-    ConceptNetConverter,
-    ConceptNetError,
-    convert_conceptnet,
-    load_templates,
-    parse_concept,
-)
+from langadapt.data import ConceptNetArguments, convert_conceptnet
+from langadapt.data.conceptnet import ConceptNetConverter, ConceptNetError, load_templates, parse_concept
 from langadapt.layout import DATA_REPORT_FILE
 from langadapt.recipes_loader import load_recipe
 

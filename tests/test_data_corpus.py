@@ -6,7 +6,8 @@ import gzip
 
 import pytest
 
-from langadapt.data import CorpusError, CorpusSpec, LineReader, TextSource, iter_corpus_lines, parse_corpus_specs
+from langadapt.data import parse_corpus_specs
+from langadapt.data.corpus import CorpusError, CorpusSpec, LineReader, TextSource, iter_corpus_lines
 
 
 def test_plain_and_gzip_files_with_glob(tmp_path):

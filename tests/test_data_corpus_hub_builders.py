@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from langadapt.data import CorpusError, LineReader, TextSource, iter_corpus_lines, parse_corpus_specs
+from langadapt.data import parse_corpus_specs
+from langadapt.data.corpus import CorpusError, LineReader, TextSource, iter_corpus_lines
 
 
 def test_json_shards_through_the_json_builder(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langadapt.data import (
+from langadapt.data.filters import (
     AlphabeticRatioFilter,
     ExactDuplicateFilter,
     FilterPipeline,

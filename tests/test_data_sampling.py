@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from langadapt.data import AlphaSampler, LinePool, alpha_probabilities, build_sampler, parse_caps, parse_corpus_specs
+from langadapt.data import build_sampler, parse_corpus_specs
+from langadapt.data.sampling import AlphaSampler, LinePool, alpha_probabilities, parse_caps
 
 
 def test_alpha_probabilities_formula():
@@ -91,7 +92,7 @@ def test_gzip_sources_are_cached_then_sampled(tmp_path):
 
 
 def test_undecodable_bytes_are_reported_before_sampling(tmp_path):
-    from langadapt.data import CorpusError
+    from langadapt.data.corpus import CorpusError
 
     path = tmp_path / "bad.txt"
     path.write_bytes(b"fine line\nbad \xff line\n")
@@ -106,7 +107,7 @@ def test_undecodable_bytes_are_reported_before_sampling(tmp_path):
 
 def test_line_pool_and_line_reader_agree_on_whitespace_and_inner_line_breaks(tmp_path):
     """Only-whitespace lines (NBSP, U+3000) are no lines for either; inner line breaks become spaces in both."""
-    from langadapt.data import LineReader
+    from langadapt.data.corpus import LineReader
 
     raw = "first line\n\u00a0\n\u3000 \u3000\n\u00a0second\rline\u2028end\u00a0\r\n \t\nthird\x0bline\n"
     path = tmp_path / "odd.txt"

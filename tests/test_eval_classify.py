@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from langadapt import LangadaptParser
-from langadapt.evaluation import DataSpecError, EvalDataArguments, EvalModelArguments, FinetuneArguments, get_task
+from langadapt.evaluation import EvalDataArguments, EvalModelArguments, FinetuneArguments, get_task
 from langadapt.evaluation.classification import TextExample, encode_texts, load_examples
-from langadapt.evaluation.sources import DataSpec
+from langadapt.evaluation.sources import DataSpec, DataSpecError
 from langadapt.layout import UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe
 

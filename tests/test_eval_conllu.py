@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from langadapt.evaluation import (
-    ConlluError,
-    DataSpec,
-    DataSpecError,
-    TagFileError,
-    load_sentences,
-    parse_conllu,
-    parse_tagfile,
-    read_conllu,
-    write_conllu,
-)
+from langadapt.evaluation import read_conllu
+from langadapt.evaluation.conllu import ConlluError, parse_conllu, write_conllu
+from langadapt.evaluation.sources import DataSpec, DataSpecError, load_sentences
+from langadapt.evaluation.tagfiles import TagFileError, parse_tagfile
 
 SAMPLE = """# sent_id = 1
 # text = Vámonos al mar.

@@ -15,12 +15,12 @@ from langadapt.evaluation import (
     EvalDataArguments,
     EvalModelArguments,
     FinetuneArguments,
-    Sentence,
     WordCollator,
     encode_sentences,
     load_encoder,
-    pool_words,
 )
+from langadapt.evaluation.conllu import Sentence
+from langadapt.evaluation.heads import pool_words
 from langadapt.layout import UNIT_RESULTS_FILE
 from langadapt.recipes_loader import RECIPES_DIR, load_recipe
 

@@ -13,12 +13,12 @@ from transformers import AutoModelForMaskedLM
 
 from langadapt.adapters import (
     BottleneckConfig,
-    active_adapters,
     add_adapter,
     count_adapter_parameters,
     is_adapter_parameter,
     save_adapter,
 )
+from langadapt.adapters.inject import active_adapters
 from langadapt.evaluation import (
     TASKS,
     EvalModelArguments,

@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from langadapt.evaluation.metrics import (
-    METRIC_NAMES,
-    attachment_scores,
-    classification_scores,
-    compute_metric,
-    entity_scores,
-    metric_path,
-    tag_accuracy,
-)
+from langadapt.evaluation.metrics import METRIC_NAMES, compute_metric, metric_path
+from langadapt.evaluation.metrics.scores import attachment_scores, classification_scores, entity_scores, tag_accuracy
 
 REPO = Path(__file__).resolve().parents[1]
 TAGS = ["NOUN", "VERB", "ADJ", "PUNCT"]

@@ -6,14 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from langadapt.evaluation import (
-    attachment_scores,
-    entity_scores,
-    o_weighted_cross_entropy,
-    pool_words,
-    tag_accuracy,
-    universal_deprel,
-)
+from langadapt.evaluation.heads import o_weighted_cross_entropy, pool_words
+from langadapt.evaluation.metrics.scores import attachment_scores, entity_scores, tag_accuracy, universal_deprel
 
 
 def test_tag_accuracy_counts_words():
@@ -62,7 +56,7 @@ def test_o_weighting_math():
 
 def test_loss_is_on_logits_not_softmax():
     """The tagger's loss equals cross-entropy of the raw logits ([ES]'s double softmax would differ)."""
-    from langadapt.evaluation import TaggerHead
+    from langadapt.evaluation.heads import TaggerHead
 
     torch.manual_seed(0)
     head = TaggerHead(4, 3, dropout=0.0)

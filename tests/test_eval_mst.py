@@ -7,7 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from langadapt.evaluation import attachment_scores, chu_liu_edmonds, decode_greedy, decode_mst, find_cycle
+from langadapt.evaluation.conllu import find_cycle
+from langadapt.evaluation.metrics.scores import attachment_scores
+from langadapt.evaluation.mst import chu_liu_edmonds, decode_greedy, decode_mst
 
 
 def _score(scores, heads):

@@ -10,9 +10,16 @@ import pytest
 import torch
 from transformers import XLMRobertaTokenizer
 
-from langadapt.evaluation import PPPLArguments, PPPLInputError, masking_plan, read_texts, sentence_plls
+from langadapt.evaluation import PPPLArguments
 from langadapt.evaluation import pppl as pppl_module
-from langadapt.evaluation.pppl import encode_text, split_windows
+from langadapt.evaluation.pppl import (
+    PPPLInputError,
+    encode_text,
+    masking_plan,
+    read_texts,
+    sentence_plls,
+    split_windows,
+)
 from langadapt.layout import UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe
 
@@ -208,7 +215,7 @@ def _pppl_record(model: str, lang: str, variant: str, word: float) -> dict:
 
 def test_report_makes_pppl_tables_with_the_lowest_bolded(tmp_path):
     from langadapt import write_json
-    from langadapt.evaluation import pppl_tables
+    from langadapt.evaluation.report import pppl_tables
 
     records = [
         _pppl_record("full-vocab", "myv", "original", 30.0),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from langadapt.evaluation import DataSpecError, load_sentences, parse_data_specs, random_split
+from langadapt.evaluation.regimes import random_split
+from langadapt.evaluation.sources import DataSpecError, load_sentences, parse_data_specs
 
 
 def test_random_split_sizes_order_and_seed():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langadapt.evaluation import make_splits, sample, split_dev_from_train
+from langadapt.evaluation.regimes import make_splits, sample, split_dev_from_train
 
 
 def test_few_shot_differs_by_seed_and_is_reproducible():

@@ -17,19 +17,14 @@ import torch
 from transformers import XLMRobertaForMaskedLM
 
 from langadapt import ConfigError
-from langadapt.evaluation import (
-    ResultsCollisionError,
-    Sentence,
-    build_table,
-    collect_results,
-    default_model_label,
-    load_encoder,
-    load_masked_lm,
-    max_window_length,
-)
-from langadapt.evaluation.labels import finished_unit
+from langadapt.evaluation import build_table, collect_results, default_model_label, load_encoder
+from langadapt.evaluation.conllu import Sentence
+from langadapt.evaluation.datasets import max_window_length
+from langadapt.evaluation.labels import ResultsCollisionError, finished_unit
+from langadapt.evaluation.pppl import load_masked_lm
 from langadapt.evaluation.units import plan_seeds, unit_dir
-from langadapt.lapt import LAPT_MODES, LaptArguments, save_lapt_adapter
+from langadapt.lapt import LAPT_MODES, LaptArguments
+from langadapt.lapt.modes import save_lapt_adapter
 from langadapt.layout import UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe
 

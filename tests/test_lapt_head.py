@@ -14,13 +14,13 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertModel, XLMRobertaConfig, XLMRobertaForMaskedLM
 
 from langadapt.adapters import BottleneckConfig, count_adapter_parameters
-from langadapt.lapt import FlopCounter, LaptArguments, head_parameters, missing_head_keys
-from langadapt.lapt.head import resolve_train_head
-from langadapt.lapt.modes import EXTRA_WEIGHTS_NAME, load_merged_lapt_adapter
-from langadapt.layout import LAPT_RESULTS_FILE
+from langadapt.lapt import FlopCounter, LaptArguments
+from langadapt.lapt.head import head_parameters, missing_head_keys, resolve_train_head
+from langadapt.lapt.modes import load_merged_lapt_adapter
+from langadapt.layout import LAPT_RESULTS_FILE, TRAINABLE_BASE_FILE
+from langadapt.recipes_loader import load_recipe
 
 from .lapt_helpers import parse_lapt, tiny_lapt_argv
-from .recipe_utils import load_recipe
 
 HIDDEN, LAYERS = 32, 2
 HEAD_KEYS = {"cls.predictions.bias", "cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
@@ -100,7 +100,7 @@ def test_seq_bn_on_an_encoder_without_head_trains_the_new_heads_transform(
     assert HEAD_KEYS <= set(head["missing_from_checkpoint"]) and head["trainable_parameters"] == head_count(vocab)
     # The head's transform and bias are saved beside the adapter; the embeddings (= output projection) are not.
     best = out / "best"
-    extra = load_file(str(best / EXTRA_WEIGHTS_NAME))
+    extra = load_file(str(best / TRAINABLE_BASE_FILE))
     assert set(extra) == HEAD_KEYS
     # Loaded onto a fresh base (whose new head is random again), the trained head comes back.
     model = load_merged_lapt_adapter(best)
@@ -124,7 +124,7 @@ def test_train_head_false_keeps_the_random_head_frozen(lapt, encoder_dir, tiny_c
     adapter = count_adapter_parameters(BottleneckConfig.from_preset("seq_bn"), HIDDEN, LAYERS)["total"]
     assert results["trainable_parameters"] == adapter and not results["mlm_head"]["trains"]
     assert "stays frozen at random values" in capsys.readouterr().out
-    assert not (out / "best" / EXTRA_WEIGHTS_NAME).exists()
+    assert not (out / "best" / TRAINABLE_BASE_FILE).exists()
     # Regression: a frozen head was counted as trained (×3) under adapters; it only passes gradients on (×2).
     flops = results["flops"]["this_session"]
     assert flops["head"] == 2 * FlopCounter(HIDDEN, 64, LAYERS, results["vocab_size"]).head_forward(
@@ -138,7 +138,7 @@ def test_train_head_true_on_a_pretrained_head(lapt, source_model_dir, tiny_corpu
     argv = tiny_lapt_argv(source_model_dir, tiny_corpus_dir, out, lapt_mode="seq_bn", train_head="true", max_steps=2)
     results = lapt.main(*parse_lapt(argv))
     assert results["mlm_head"]["missing_from_checkpoint"] == [] and results["mlm_head"]["trains"]
-    extra = load_file(str(out / "best" / EXTRA_WEIGHTS_NAME))
+    extra = load_file(str(out / "best" / TRAINABLE_BASE_FILE))
     assert set(extra) == {"lm_head.bias", "lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
                           "lm_head.layer_norm.bias"}  # fmt: skip
 
@@ -154,8 +154,8 @@ def test_resumed_seq_bn_inv_run_with_a_new_head_ends_where_an_uninterrupted_one_
     shutil.rmtree(resumed / "checkpoint-6")
     results = lapt.main(*parse_lapt(tiny_lapt_argv(encoder_dir, tiny_corpus_dir, resumed, resume=True, **options)))
     assert results["resumed_from"].endswith("checkpoint-4") and results["mlm_head"]["trains"]
-    a = load_file(str(full / "checkpoint-6" / EXTRA_WEIGHTS_NAME))
-    b = load_file(str(resumed / "checkpoint-6" / EXTRA_WEIGHTS_NAME))
+    a = load_file(str(full / "checkpoint-6" / TRAINABLE_BASE_FILE))
+    b = load_file(str(resumed / "checkpoint-6" / TRAINABLE_BASE_FILE))
     assert set(a) == HEAD_KEYS and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -167,7 +167,7 @@ def test_lora_on_an_encoder_without_head_saves_and_merges_the_trained_head(
     argv = tiny_lapt_argv(encoder_dir, tiny_corpus_dir, out, lapt_mode="lora", max_steps=2, learning_rate=1e-2)
     results = lapt.main(*parse_lapt(argv))
     assert results["mlm_head"]["trains"]
-    extra = load_file(str(out / "best" / EXTRA_WEIGHTS_NAME))
+    extra = load_file(str(out / "best" / TRAINABLE_BASE_FILE))
     assert set(extra) == HEAD_KEYS
     merged = load_merged_lapt_adapter(out / "best")
     params = dict(merged.named_parameters())

@@ -8,8 +8,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRobertaForMaskedLM
 
-from langadapt.lapt import FlopCounter, disable_masked_only_head, enable_masked_only_head, mlm_loss
-from langadapt.lapt.masked_head import last_layer_work
+from langadapt.lapt import FlopCounter, disable_masked_only_head, enable_masked_only_head
+from langadapt.lapt.masked_head import last_layer_work, mlm_loss
 from langadapt.lapt.packing import PackedMLMCollator, attach_attention_mask, position_offset
 
 VOCAB = 60

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRobertaForMaskedLM
 
-from langadapt.data import AlphaSampler
+from langadapt.data.sampling import AlphaSampler
 from langadapt.lapt.data import IGNORE_INDEX, MLMCollator, MLMExampleMaker, StreamingMLMDataset
 from langadapt.lapt.packing import (
     PackedMLMCollator,

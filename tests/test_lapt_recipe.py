@@ -13,7 +13,8 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM
 
-from langadapt.lapt import NonFiniteLossError, PushToHubError
+from langadapt.lapt.hub import PushToHubError
+from langadapt.lapt.stability import NonFiniteLossError
 from langadapt.layout import LAPT_RESULTS_FILE, PROVENANCE_FILE, TRAINABLE_BASE_FILE
 
 from .lapt_helpers import parse_lapt, tiny_lapt_argv, weights

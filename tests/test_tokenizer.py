@@ -8,16 +8,10 @@ import pytest
 import sentencepiece as spm
 from transformers import AutoTokenizer, BertTokenizer, XLMRobertaTokenizer
 
+from langadapt.layout import SENTENCEPIECE_MODEL_FILE, TOKENIZER_STATS_FILE
 from langadapt.recipes_loader import load_recipe
-from langadapt.tokenization import (
-    STATS_FILE_NAME,
-    VOCAB_FILE_NAME,
-    SpecialTokenLayout,
-    TokenizerTrainingArguments,
-    VocabularySizeError,
-    load_model_proto,
-    processor_from_proto,
-)
+from langadapt.tokenization import SpecialTokenLayout, TokenizerTrainingArguments
+from langadapt.tokenization.sentencepiece_model import VocabularySizeError, load_model_proto, processor_from_proto
 from tests.conftest import synthetic_lines
 
 train_tokenizer = load_recipe("train_tokenizer")
@@ -55,7 +49,7 @@ def test_special_tokens_have_the_source_roles_and_order(target_tokenizer_dir):
 
 def test_ids_match_sentencepiece_and_round_trip(target_tokenizer_dir):
     tokenizer = AutoTokenizer.from_pretrained(target_tokenizer_dir)
-    processor = spm.SentencePieceProcessor(model_file=str(target_tokenizer_dir / VOCAB_FILE_NAME))
+    processor = spm.SentencePieceProcessor(model_file=str(target_tokenizer_dir / SENTENCEPIECE_MODEL_FILE))
     assert processor.get_piece_size() == len(tokenizer)
     assert (processor.unk_id(), processor.bos_id(), processor.eos_id(), processor.pad_id()) == (3, 0, 2, 1)
     round_trips = 0
@@ -70,7 +64,7 @@ def test_ids_match_sentencepiece_and_round_trip(target_tokenizer_dir):
 
 
 def test_statistics_file(target_tokenizer_dir):
-    stats = json.loads((target_tokenizer_dir / STATS_FILE_NAME).read_text(encoding="utf-8"))
+    stats = json.loads((target_tokenizer_dir / TOKENIZER_STATS_FILE).read_text(encoding="utf-8"))
     assert stats["vocab_size"] == 300
     assert stats["special_tokens"]["ids"] == {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 299}
     corpora = stats["corpora"]
@@ -88,16 +82,18 @@ def test_statistics_file(target_tokenizer_dir):
 
 def test_same_seed_same_vocabulary(tmp_path, tiny_corpus_dir, source_model_dir, target_tokenizer_dir):
     again = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "again"))
-    pieces = [(p.piece, p.score) for p in load_model_proto(again / VOCAB_FILE_NAME).pieces]
-    assert pieces == [(p.piece, p.score) for p in load_model_proto(target_tokenizer_dir / VOCAB_FILE_NAME).pieces]
+    pieces = [(p.piece, p.score) for p in load_model_proto(again / SENTENCEPIECE_MODEL_FILE).pieces]
+    assert pieces == [
+        (p.piece, p.score) for p in load_model_proto(target_tokenizer_dir / SENTENCEPIECE_MODEL_FILE).pieces
+    ]
     other = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "other", seed=1))
-    assert [p.piece for p in load_model_proto(other / VOCAB_FILE_NAME).pieces] != [p for p, _ in pieces]
+    assert [p.piece for p in load_model_proto(other / SENTENCEPIECE_MODEL_FILE).pieces] != [p for p, _ in pieces]
 
 
 def test_bpe_option(tmp_path, tiny_corpus_dir, source_model_dir):
     output = train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, tmp_path / "bpe", model_type="bpe"))
     tokenizer = AutoTokenizer.from_pretrained(output)
-    processor = spm.SentencePieceProcessor(model_file=str(output / VOCAB_FILE_NAME))
+    processor = spm.SentencePieceProcessor(model_file=str(output / SENTENCEPIECE_MODEL_FILE))
     assert len(tokenizer) == 300 and tokenizer.mask_token_id == 299 and tokenizer.unk_token_id == 3
     for line in SENTENCES:
         assert tokenizer(line, add_special_tokens=False)["input_ids"] == processor.encode(line)
@@ -139,7 +135,7 @@ def test_failed_run_keeps_the_previous_tokenizer(tmp_path, tiny_corpus_dir, sour
 
     output = tmp_path / "tok"
     shutil.copytree(target_tokenizer_dir, output)
-    before = (output / VOCAB_FILE_NAME).read_bytes()
+    before = (output / SENTENCEPIECE_MODEL_FILE).read_bytes()
     with pytest.raises(FileExistsError, match="--overwrite"):
         train_tokenizer.main(corpus_args(tiny_corpus_dir, source_model_dir, output))
     (tmp_path / "empty.txt").write_text("")
@@ -148,7 +144,7 @@ def test_failed_run_keeps_the_previous_tokenizer(tmp_path, tiny_corpus_dir, sour
     )
     with pytest.raises(ValueError, match=r"empty\.txt: file is empty"):
         train_tokenizer.main(bad)
-    assert (output / VOCAB_FILE_NAME).read_bytes() == before
+    assert (output / SENTENCEPIECE_MODEL_FILE).read_bytes() == before
 
 
 def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
@@ -175,9 +171,8 @@ def test_recipe_main(tmp_path, tiny_corpus_dir, source_model_dir):
 
 def test_equal_score_segmentations_are_ties_not_mismatches():
     """SentencePiece and `tokenizers` break Viterbi ties differently; a real difference must still raise."""
-    from langadapt.tokenization import TokenizerMismatchError, apply_layout, verify_against_sentencepiece
-    from langadapt.tokenization.hf_tokenizer import _is_tie
-    from langadapt.tokenization.sentencepiece_model import model_pb2
+    from langadapt.tokenization.hf_tokenizer import TokenizerMismatchError, _is_tie, verify_against_sentencepiece
+    from langadapt.tokenization.sentencepiece_model import apply_layout, model_pb2
 
     proto = model_pb2.ModelProto()
     proto.trainer_spec.model_type = model_pb2.TrainerSpec.UNIGRAM

@@ -2,7 +2,7 @@
 
 import pytest
 
-from langadapt.vocab import categorize, detect_convention, token_position, token_script
+from langadapt.vocab.categories import categorize, detect_convention, token_position, token_script
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from langadapt.vocab import (
-    FastTextMismatchError,
-    InitContext,
-    InitOptions,
-    build_plan,
-    load_source_model,
-    replace_vocabulary,
-    train_fasttext,
-)
+from langadapt.vocab import InitContext, InitOptions, build_plan, load_source_model, replace_vocabulary, train_fasttext
+from langadapt.vocab.focus import FastTextMismatchError
 
 fasttext = pytest.importorskip("fasttext")
 

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from langadapt.vocab import INIT_METHODS, InitMethod, InitPlan, RandomGroup, parse_init_spec, sparsemax
+from langadapt.vocab import INIT_METHODS, InitMethod, InitPlan, parse_init_spec
+from langadapt.vocab.focus import sparsemax
+from langadapt.vocab.plan import RandomGroup
 
 
 def test_parse_init_spec_combines_by_precedence():

@@ -8,9 +8,9 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from langadapt import LangadaptParser
-from langadapt.layout import SENTENCEPIECE_MODEL_FILE
+from langadapt.layout import PROVENANCE_FILE, SENTENCEPIECE_MODEL_FILE
 from langadapt.recipes_loader import RECIPES_DIR, load_recipe
-from langadapt.vocab import PROVENANCE_FILE_NAME, InitOptions, VocabReplacementArguments
+from langadapt.vocab import InitOptions, VocabReplacementArguments
 
 replace_vocab = load_recipe("replace_vocab")
 
@@ -41,7 +41,7 @@ def test_main_writes_a_trainable_model_with_provenance(source_model_dir, target_
     tokenizer = AutoTokenizer.from_pretrained(output)
     assert model.config.vocab_size == len(tokenizer) == 300
     assert tokenizer.model_max_length == AutoTokenizer.from_pretrained(source_model_dir).model_max_length
-    provenance = json.loads((output / PROVENANCE_FILE_NAME).read_text(encoding="utf-8"))
+    provenance = json.loads((output / PROVENANCE_FILE).read_text(encoding="utf-8"))
     for key in ("source_model", "target_tokenizer", "init_spec", "vocab_size", "seed", "summary", "tokens"):
         assert key in provenance
     assert provenance["seed"] == 7 and provenance["init_spec"] == "script+posn+ident"
@@ -78,7 +78,7 @@ def test_existing_output_dir_is_refused_without_overwrite(source_model_dir, targ
         replace_vocab.main(*_parse(argv))
     assert (output / "config.json").read_text(encoding="utf-8") == "{}"
     replace_vocab.main(*_parse([*argv, "--overwrite"]))
-    assert (output / PROVENANCE_FILE_NAME).is_file()
+    assert (output / PROVENANCE_FILE).is_file()
 
 
 @pytest.mark.parametrize("config", sorted(RECIPES_DIR.glob("configs/*/replace_vocab_*.yaml")))

@@ -14,15 +14,10 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from langadapt.vocab import (
-    PROVENANCE_FILE_NAME,
-    InitOptions,
-    MissingSpecialTokenError,
-    SourceModelError,
-    load_source_model,
-    replace_vocabulary,
-    save_replaced_model,
-)
+from langadapt.layout import PROVENANCE_FILE
+from langadapt.vocab import InitOptions, load_source_model, replace_vocabulary, save_replaced_model
+from langadapt.vocab.special import MissingSpecialTokenError
+from langadapt.vocab.surgery import SourceModelError
 
 SPEC_METHODS = ["script+posn+ident", "script+ident", "random", "mean", "mean+ident"]
 
@@ -124,7 +119,7 @@ def test_script_position_rows_follow_their_group(source, target_tokenizer):
     tokens = source_tokenizer.convert_ids_to_tokens(list(range(len(source_tokenizer))))
     generator = torch.Generator().manual_seed(1)
     planted = {("Cyrillic", True): (2.0, 0.1), ("Cyrillic", False): (-2.0, 0.3), ("Latin", True): (5.0, 0.5)}
-    from langadapt.vocab import token_script
+    from langadapt.vocab.categories import token_script
 
     with torch.no_grad():
         weight = model.get_input_embeddings().weight
@@ -157,7 +152,7 @@ def test_bias_uses_the_same_method_as_rows(source, replaced):
         assert torch.allclose(model.get_input_embeddings().weight[token["id"]], embeddings[ids].mean(0), atol=1e-6)
         assert model.lm_head.bias[token["id"]].item() == pytest.approx(bias[ids].mean().item(), abs=1e-6)
     model, provenance = replaced["script+posn+ident"]
-    from langadapt.vocab import token_script
+    from langadapt.vocab.categories import token_script
 
     tokens = _tokens(source)
     special = set(source[1].all_special_ids)
@@ -202,7 +197,7 @@ def test_tied_after_save_and_load(replaced, target_tokenizer, tmp_path):
     assert torch.equal(loaded.lm_head.bias, model.lm_head.bias)
     assert torch.equal(loaded.get_input_embeddings().weight, model.get_input_embeddings().weight)
     assert len(AutoTokenizer.from_pretrained(out)) == loaded.config.vocab_size
-    assert (out / PROVENANCE_FILE_NAME).is_file()
+    assert (out / PROVENANCE_FILE).is_file()
     with pytest.raises(FileExistsError, match="--overwrite"):
         save_replaced_model(out, model, target_tokenizer, provenance)
 
@@ -372,9 +367,12 @@ def _permuted_source_tokenizer(source_model_dir, seed=0):
     """The source's own tokens in another order (special tokens kept in place): an equal-size target vocabulary."""
     from transformers import XLMRobertaTokenizer
 
-    from langadapt.tokenization import VOCAB_FILE_NAME, SpecialTokenLayout, build_hf_tokenizer, load_model_proto
+    from langadapt.layout import SENTENCEPIECE_MODEL_FILE
+    from langadapt.tokenization import SpecialTokenLayout
+    from langadapt.tokenization.hf_tokenizer import build_hf_tokenizer
+    from langadapt.tokenization.sentencepiece_model import load_model_proto
 
-    proto = load_model_proto(source_model_dir / VOCAB_FILE_NAME)
+    proto = load_model_proto(source_model_dir / SENTENCEPIECE_MODEL_FILE)
     pieces = [(p.piece, p.score, p.type) for p in proto.pieces]
     middle = pieces[4:-1]  # <s> <pad> </s> <unk> first, <mask> last
     order = torch.randperm(len(middle), generator=torch.Generator().manual_seed(seed)).tolist()

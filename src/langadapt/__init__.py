@@ -3,7 +3,7 @@
 The recipes in ``recipes/`` import only this public API.
 """
 
-from .configs import ConfigError, LangadaptParser, config_to_dict, load_flat_yaml
+from .configs import ConfigError, LangadaptParser
 from .io_utils import atomic_directory, atomic_file, check_output_dir, write_json
 from .logging_utils import setup_logging
 from .registry import Registry
@@ -17,8 +17,6 @@ __all__ = [
     "atomic_directory",
     "atomic_file",
     "check_output_dir",
-    "config_to_dict",
-    "load_flat_yaml",
     "setup_logging",
     "write_json",
 ]

@@ -39,13 +39,8 @@ from ..layout import (
 from .config import BottleneckConfig
 from .inject import adapter_state_dict, add_adapter, base_model_of, is_adapter_parameter, list_adapters
 
-CONFIG_NAME = ADAPTER_CONFIG_FILE
-WEIGHTS_NAME = ADAPTER_WEIGHTS_FILE
 FORMAT = "langadapt-bottleneck-adapter"
 FORMAT_VERSION = 1
-ADAPTERS_CONFIG_NAME = ADAPTERS_LIBRARY_CONFIG_FILE
-ADAPTERS_WEIGHTS_NAME = ADAPTERS_LIBRARY_WEIGHTS_FILE
-ADAPTERS_SAFE_WEIGHTS_NAME = ADAPTERS_LIBRARY_SAFE_WEIGHTS_FILE
 ADAPTERS_FORMAT_VERSION = "adapters.1.3.0"  # the release whose layout we write and test against
 # Old `adapters`/adapter-transformers weight names → current ones (their loader's legacy_weights_mapping).
 LEGACY_NAMES = {"attention_text_task_adapters": "adapters", "attention_text_lang_adapters": "adapters",
@@ -58,7 +53,7 @@ BASE_FIELDS = ("hidden_size", "num_hidden_layers", "vocab_size")
 
 def is_adapter_directory(path: str | Path) -> bool:
     path = Path(path)
-    return (path / CONFIG_NAME).is_file() or (path / ADAPTERS_CONFIG_NAME).is_file()
+    return (path / ADAPTER_CONFIG_FILE).is_file() or (path / ADAPTERS_LIBRARY_CONFIG_FILE).is_file()
 
 
 def _base_description(model: nn.Module, base_model_name_or_path: str | None) -> dict[str, Any]:
@@ -99,14 +94,17 @@ def save_adapter(
     directory.mkdir(parents=True, exist_ok=True)
     base = _base_description(model, base_model_name_or_path)
     if format == "langadapt":
-        _save_tensors_atomically(tensors, directory / WEIGHTS_NAME)
-        write_json(directory / CONFIG_NAME, {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
-                                             "config": config.to_dict(), "base_model": base})  # fmt: skip
+        _save_tensors_atomically(tensors, directory / ADAPTER_WEIGHTS_FILE)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "config": config.to_dict(),
+                "base_model": base}  # fmt: skip
+        write_json(directory / ADAPTER_CONFIG_FILE, meta)
         return directory
     prefix = getattr(model, "base_model_prefix", "")
     prefix = f"{prefix}." if prefix and base_model_of(model) is not model else ""
-    _save_tensors_atomically({prefix + k: v for k, v in tensors.items()}, directory / ADAPTERS_WEIGHTS_NAME, True)
-    write_json(directory / ADAPTERS_CONFIG_NAME, {
+    _save_tensors_atomically(
+        {prefix + k: v for k, v in tensors.items()}, directory / ADAPTERS_LIBRARY_WEIGHTS_FILE, True
+    )
+    write_json(directory / ADAPTERS_LIBRARY_CONFIG_FILE, {
         "config": config.to_adapters_dict(), "hidden_size": base["hidden_size"], "model_class": type(model).__name__,
         "model_name": base["name_or_path"], "model_type": base["model_type"], "name": name,
         "version": ADAPTERS_FORMAT_VERSION,
@@ -132,7 +130,7 @@ def _check_base(path: Path, saved: dict[str, Any], model: nn.Module) -> None:
 
 
 def _read_langadapt(directory: Path, model: nn.Module) -> tuple[str, BottleneckConfig, dict[str, torch.Tensor]]:
-    path = directory / CONFIG_NAME
+    path = directory / ADAPTER_CONFIG_FILE
     meta = _read_json(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: format is {meta.get('format')!r}, expected {FORMAT!r}")
@@ -144,9 +142,9 @@ def _read_langadapt(directory: Path, model: nn.Module) -> tuple[str, BottleneckC
     except (TypeError, ValueError, KeyError) as err:
         raise ValueError(f"{path}: invalid adapter config: {err}") from err
     _check_base(path, meta.get("base_model", {}), model)
-    weights = directory / WEIGHTS_NAME
+    weights = directory / ADAPTER_WEIGHTS_FILE
     if not weights.is_file():
-        raise FileNotFoundError(f"{directory}: {WEIGHTS_NAME} is missing beside {CONFIG_NAME}")
+        raise FileNotFoundError(f"{directory}: {ADAPTER_WEIGHTS_FILE} is missing beside {ADAPTER_CONFIG_FILE}")
     return meta["name"], config, load_file(str(weights))
 
 
@@ -162,7 +160,7 @@ def _strip_prefix(key: str) -> str | None:
 
 
 def _read_adapters_library(directory: Path, model: nn.Module) -> tuple[str, BottleneckConfig, dict[str, torch.Tensor]]:
-    path = directory / ADAPTERS_CONFIG_NAME
+    path = directory / ADAPTERS_LIBRARY_CONFIG_FILE
     meta = _read_json(path)
     raw = meta.get("config")
     if raw is None:
@@ -174,12 +172,14 @@ def _read_adapters_library(directory: Path, model: nn.Module) -> tuple[str, Bott
     if meta.get("hidden_size") is not None and meta["hidden_size"] != hidden:
         raise ValueError(f"{path}: the adapter was trained on {meta.get('model_name') or 'its base model'} with "
                          f"hidden_size={meta['hidden_size']}, but this model has hidden_size={hidden}: wrong base model")  # fmt: skip
-    if (directory / ADAPTERS_SAFE_WEIGHTS_NAME).is_file():
-        raw_tensors = load_file(str(directory / ADAPTERS_SAFE_WEIGHTS_NAME))
-    elif (directory / ADAPTERS_WEIGHTS_NAME).is_file():
-        raw_tensors = torch.load(directory / ADAPTERS_WEIGHTS_NAME, map_location="cpu", weights_only=True)
+    if (directory / ADAPTERS_LIBRARY_SAFE_WEIGHTS_FILE).is_file():
+        raw_tensors = load_file(str(directory / ADAPTERS_LIBRARY_SAFE_WEIGHTS_FILE))
+    elif (directory / ADAPTERS_LIBRARY_WEIGHTS_FILE).is_file():
+        raw_tensors = torch.load(directory / ADAPTERS_LIBRARY_WEIGHTS_FILE, map_location="cpu", weights_only=True)
     else:
-        raise FileNotFoundError(f"{directory}: neither {ADAPTERS_SAFE_WEIGHTS_NAME} nor {ADAPTERS_WEIGHTS_NAME}")
+        raise FileNotFoundError(
+            f"{directory}: neither {ADAPTERS_LIBRARY_SAFE_WEIGHTS_FILE} nor {ADAPTERS_LIBRARY_WEIGHTS_FILE}"
+        )
     tensors, outside = {}, []
     for key, value in raw_tensors.items():
         relative = _strip_prefix(key)
@@ -231,12 +231,14 @@ def load_adapter(model: nn.Module, directory: str | Path, name: str | None = Non
     config, its weights are overwritten (resuming a run); a different config is an error.
     """
     directory = Path(directory)
-    if (directory / CONFIG_NAME).is_file():
+    if (directory / ADAPTER_CONFIG_FILE).is_file():
         saved_name, config, tensors = _read_langadapt(directory, model)
-    elif (directory / ADAPTERS_CONFIG_NAME).is_file():
+    elif (directory / ADAPTERS_LIBRARY_CONFIG_FILE).is_file():
         saved_name, config, tensors = _read_adapters_library(directory, model)
     else:
-        raise FileNotFoundError(f"{directory}: no adapter here (neither {CONFIG_NAME} nor {ADAPTERS_CONFIG_NAME})")
+        raise FileNotFoundError(
+            f"{directory}: no adapter here (neither {ADAPTER_CONFIG_FILE} nor {ADAPTERS_LIBRARY_CONFIG_FILE})"
+        )
     name = name or saved_name
     tensors = _rename(tensors, saved_name, name)
     existing = list_adapters(model).get(name)

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..layout import LAPT_RESULTS_FILE
 
-RESULTS_NAME = LAPT_RESULTS_FILE
 STATE_NAME = "trainer_state.json"
 
 
@@ -50,7 +49,7 @@ def read_lapt_run(directory: str | Path, name: str | None = None) -> LaptRun:
     """The dev loss curve of one LAPT output directory (``lapt_results.json``, else ``trainer_state.json``)."""
     directory = Path(directory)
     name = name or directory.name
-    results_file = directory / RESULTS_NAME
+    results_file = directory / LAPT_RESULTS_FILE
     if results_file.is_file():
         results = _read_json(results_file)
         curve = sorted((int(p["step"]), float(p["loss"])) for p in results.get("dev_loss_curve") or [])
@@ -61,7 +60,7 @@ def read_lapt_run(directory: str | Path, name: str | None = None) -> LaptRun:
         flops = None
     state_file = _state_file(directory)
     if state_file is None:
-        raise FileNotFoundError(f"{directory}: no {RESULTS_NAME} with a dev_loss_curve and no {STATE_NAME}")
+        raise FileNotFoundError(f"{directory}: no {LAPT_RESULTS_FILE} with a dev_loss_curve and no {STATE_NAME}")
     state = _read_json(state_file)
     curve = sorted((int(e["step"]), float(e["eval_loss"])) for e in state.get("log_history", []) if "eval_loss" in e)
     best = state.get("best_model_checkpoint")
@@ -77,7 +76,7 @@ def find_lapt_runs(roots: Iterable[str | Path]) -> list[LaptRun]:
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"lapt_dirs: {root} is not a directory")
-        found = sorted(p.parent for p in root.rglob(RESULTS_NAME))
+        found = sorted(p.parent for p in root.rglob(LAPT_RESULTS_FILE))
         if not found and _state_file(root) is not None:
             found = [root]
         for directory in found:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..io_utils import atomic_file
+from ..layout import LAPT_RESULTS_FILE
 from . import embeddings as _embeddings  # noqa: F401  (registers embedding_pca)
 from . import plots as _plots  # noqa: F401  (registers score_vs_flops, lapt_loss_curves, table_bars)
 from .args import AnalysisArguments
-from .curves import RESULTS_NAME, LaptRun, find_lapt_runs, read_lapt_run
+from .curves import LaptRun, find_lapt_runs, read_lapt_run
 from .figures import FigureContext, draw_figures, save_figure, write_figures
 from .frame import field_value, parse_field_overrides, results_frame
 from .model_card import CURVE_FIGURE, update_model_card
@@ -40,7 +41,7 @@ def lapt_dir_of(record: dict[str, Any]) -> Path | None:
     model = record.get("model_name_or_path")
     if model:
         candidates += [Path(model), Path(model).parent]
-    return next((c for c in candidates if (c / RESULTS_NAME).is_file()), None)
+    return next((c for c in candidates if (c / LAPT_RESULTS_FILE).is_file()), None)
 
 
 def lapt_runs_of(records: Sequence[dict[str, Any]], row_fields: Sequence[str]) -> list[LaptRun]:

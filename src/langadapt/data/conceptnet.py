@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 TEMPLATES_FILE_NAME = "conceptnet_templates.tsv"
 SKIP_TEMPLATE = "-"  # a template of "-" drops the relation on purpose (e.g. /r/ExternalURL)
 POLICIES = ("error", "skip")
-REPORT_FILE_NAME = DATA_REPORT_FILE
 NUM_FIELDS = 5
 
 
@@ -305,6 +304,6 @@ def convert_conceptnet(args: ConceptNetArguments) -> dict:
             "templates": str(templates_path),
             **converter.report.to_dict(),
         }
-        write_json(tmp_dir / REPORT_FILE_NAME, report)
+        write_json(tmp_dir / DATA_REPORT_FILE, report)
     logger.info("ConceptNet sentences per language: %s", report["sentences"])
     return report

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..layout import DATA_REPORT_FILE
 from .args import DataPreparationArguments
 from .corpus import CorpusError, CorpusSpec, LineReader
 from .filters import (
@@ -39,7 +38,6 @@ from .splits import choose_dev_indices
 
 logger = logging.getLogger(__name__)
 
-REPORT_FILE_NAME = DATA_REPORT_FILE  # the old name, kept importable
 KEPT_FILE_NAME = "kept.tmp"
 
 
@@ -128,7 +126,6 @@ def split_corpus(cleaned: CleanedCorpus, *, dev_size: float, seed: int) -> dict[
 
 
 __all__ = [
-    "REPORT_FILE_NAME",
     "CleanedCorpus",
     "build_filters",
     "clean_corpus",

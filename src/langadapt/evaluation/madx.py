@@ -26,16 +26,9 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from ..adapters import (
-    BottleneckConfig,
-    add_adapter,
-    is_adapter_directory,
-    list_adapters,
-    load_adapter,
-    save_adapter,
-    set_active_adapters,
-    train_adapters,
-)
+from ..adapters import BottleneckConfig, add_adapter, load_adapter, save_adapter, set_active_adapters, train_adapters
+from ..adapters.inject import list_adapters
+from ..adapters.io import is_adapter_directory
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +67,10 @@ def parse_language_adapter_specs(specs: list[str]) -> dict[str, str]:
 
 def _check_shared_embeddings(directory: Path) -> None:
     # LAPT saves the base-model parameters that trained with an adapter beside it (embeddings, MLM head).
-    from ..lapt.modes import EXTRA_WEIGHTS_NAME, HEAD_PREFIXES
+    from ..lapt.modes import HEAD_PREFIXES
+    from ..layout import TRAINABLE_BASE_FILE
 
-    extra = directory / EXTRA_WEIGHTS_NAME
+    extra = directory / TRAINABLE_BASE_FILE
     if not extra.is_file():
         return
     with safe_open(str(extra), framework="pt") as handle:

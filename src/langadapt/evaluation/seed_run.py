@@ -16,13 +16,13 @@ from transformers import Trainer
 
 from ..configs import config_to_dict
 from ..io_utils import write_json
+from ..layout import UNIT_RESULTS_FILE
 from .args import EvalDataArguments, EvalModelArguments, FinetuneArguments
 from .compact import CompactVocabulary, compact_input_embeddings
 from .datasets import EncodingStats, WordDataset
 from .regimes import Splits
 from .tasks import TaskOptions
 from .trainer import TrainingSummary
-from .units import RESULTS_FILE_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +165,9 @@ def write_unit_results(
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     task.write(path / f"predictions{task.prediction_suffix}", scored.sentences, scored.predictions)
-    write_json(path / RESULTS_FILE_NAME, results)
+    write_json(path / UNIT_RESULTS_FILE, results)
     logger.info("%s %s %s seed %d: %s", task.name, scored.language, data_args.regime, seed, scored.metrics)
-    return path / RESULTS_FILE_NAME
+    return path / UNIT_RESULTS_FILE
 
 
 __all__ = [

@@ -17,8 +17,6 @@ from ..layout import UNIT_RESULTS_FILE
 from .args import EvalDataArguments, EvalModelArguments
 from .labels import finished_unit
 
-RESULTS_FILE_NAME = UNIT_RESULTS_FILE  # the old name, kept importable
-
 
 def unit_dir(output_dir: str | Path, label: str, task: str, regime: str, language: str, seed: int) -> Path:
     return Path(output_dir) / label / task / regime / language / f"seed{seed}"
@@ -45,7 +43,7 @@ class SeedUnits:
 
     @property
     def results_paths(self) -> list[Path]:
-        return [path / RESULTS_FILE_NAME for path in self.unit_dirs.values()]
+        return [path / UNIT_RESULTS_FILE for path in self.unit_dirs.values()]
 
     @property
     def _beside(self) -> Path:  # the first test language's folder: REGIME/LANG
@@ -82,10 +80,10 @@ def plan_seeds(
             lang
             for lang, path in dirs.items()
             if model_args.overwrite
-            or not finished_unit(path / RESULTS_FILE_NAME, model_args.model_name_or_path, label)
+            or not finished_unit(path / UNIT_RESULTS_FILE, model_args.model_name_or_path, label)
         ]
         plans.append(SeedUnits(seed, dirs, pending, save_model=model_args.save_model))
     return plans
 
 
-__all__ = ["RESULTS_FILE_NAME", "SeedUnits", "plan_seeds", "unit_dir"]
+__all__ = ["SeedUnits", "plan_seeds", "unit_dir"]

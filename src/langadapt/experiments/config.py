@@ -147,7 +147,8 @@ class TaskEntry:
         return entry
 
     def check(self) -> None:
-        from ..evaluation import REGIMES, get_task
+        from ..evaluation import get_task
+        from ..evaluation.regimes import REGIMES
 
         what = f"tasks entry {self.text!r}"
         try:

@@ -222,7 +222,7 @@ class SweepStages:
     def start_from_predecessor(self, model: Model, partial: Path) -> bool:
         """Put the next shorter run's final checkpoint (hard links) and ``best/`` in ``partial``; False if there is
         no such run or its checkpoint was not kept (then this run trains from step 0, to the same weights)."""
-        from ..lapt import is_complete_checkpoint
+        from ..lapt.resume import is_complete_checkpoint
 
         shorter = lapt_predecessor(self.config, model)
         if shorter is None:

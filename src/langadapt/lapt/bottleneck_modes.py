@@ -1,6 +1,6 @@
 """LAPT modes ``seq_bn`` and ``seq_bn_inv`` ([KG]): a bottleneck language adapter (+ NICE invertible adapter)
 trains, the base model stays frozen; with a replaced vocabulary the embeddings and LM head train too (as in the
-``lora`` mode: the base model's own parameters, saved beside the adapter in `EXTRA_WEIGHTS_NAME`).
+``lora`` mode: the base model's own parameters, saved beside the adapter in `TRAINABLE_BASE_FILE`).
 
 A checkpoint (and ``best/``) holds the adapter alone in langadapt's format (`langadapt.adapters.save_adapter`):
 a bottleneck cannot be merged into the base weights, so users load it onto the base model
@@ -15,27 +15,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..adapters import (
-    CONFIG_NAME,
-    BottleneckConfig,
-    adapter_forward_flops,
-    add_adapter,
-    is_adapter_parameter,
-    list_adapters,
-    load_adapter,
-    save_adapter,
-    train_adapters,
-)
+from ..adapters import BottleneckConfig, add_adapter, is_adapter_parameter, load_adapter, save_adapter, train_adapters
+from ..adapters.config import adapter_forward_flops
+from ..adapters.inject import list_adapters
+from ..layout import ADAPTER_CONFIG_FILE, TRAINABLE_BASE_FILE
 from .masked_head import unwrap_mlm
-from .modes import (
-    EXTRA_WEIGHTS_NAME,
-    LAPT_MODES,
-    LaptModeSetup,
-    _head_prefixes,
-    _train_outer,
-    is_embedding_or_head,
-    local_model_dir,
-)
+from .modes import LAPT_MODES, LaptModeSetup, _head_prefixes, _train_outer, is_embedding_or_head, local_model_dir
 
 
 def _bottleneck_mode(model, args, vocab_replaced: bool, preset: str) -> LaptModeSetup:
@@ -75,11 +60,11 @@ def has_bottleneck(model) -> bool:
 
 
 def is_bottleneck_dir(path: str | Path) -> bool:
-    return (Path(path) / CONFIG_NAME).is_file()
+    return (Path(path) / ADAPTER_CONFIG_FILE).is_file()
 
 
 def save_lapt_bottleneck(model, directory: str | Path, base_model_name_or_path: str | None = None) -> None:
-    """The run's adapter in langadapt's format plus the trained embeddings/head (if any) in `EXTRA_WEIGHTS_NAME`."""
+    """The run's adapter in langadapt's format plus the trained embeddings/head (if any) in `TRAINABLE_BASE_FILE`."""
     mlm = unwrap_mlm(model)
     names = list(list_adapters(mlm))
     if len(names) != 1:
@@ -88,7 +73,7 @@ def save_lapt_bottleneck(model, directory: str | Path, base_model_name_or_path: 
     extra = {n: p.detach().cpu().contiguous() for n, p in mlm.named_parameters()
              if p.requires_grad and not is_adapter_parameter(n)}  # fmt: skip
     if extra:
-        save_file(extra, str(Path(directory) / EXTRA_WEIGHTS_NAME))
+        save_file(extra, str(Path(directory) / TRAINABLE_BASE_FILE))
 
 
 def load_lapt_bottleneck(base_model, directory: str | Path):
@@ -98,7 +83,7 @@ def load_lapt_bottleneck(base_model, directory: str | Path):
     mlm = unwrap_mlm(base_model)
     directory = local_model_dir(directory)
     load_adapter(mlm, directory)  # first: it names a wrong base model best
-    extra_path = Path(directory) / EXTRA_WEIGHTS_NAME
+    extra_path = Path(directory) / TRAINABLE_BASE_FILE
     if extra_path.is_file():
         extra = load_file(str(extra_path))
         params = dict(mlm.named_parameters())
@@ -116,7 +101,7 @@ def load_lapt_bottleneck(base_model, directory: str | Path):
 
 def saved_base_model(directory: str | Path) -> str:
     """The base model a saved adapter names (``base_model.name_or_path`` of its JSON)."""
-    path = Path(directory) / CONFIG_NAME
+    path = Path(directory) / ADAPTER_CONFIG_FILE
     name = json.loads(path.read_text(encoding="utf-8")).get("base_model", {}).get("name_or_path")
     if not name:
         raise ValueError(f"{path}: no base_model.name_or_path; pass the base model explicitly")

@@ -18,7 +18,6 @@ from .stability import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
 
-PROVENANCE_NAME = PROVENANCE_FILE  # the old name, kept importable
 # Checkpoint files that only matter for resuming, not for using the model.
 RESUME_ONLY_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
 # Marks the non-finite-loss events in the Trainer's log history.
@@ -171,5 +170,5 @@ class BestCheckpointCallback(TrainerCallback):
                     continue
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
             if self.provenance is not None and self.provenance.is_file():
-                shutil.copy2(self.provenance, tmp / PROVENANCE_NAME)
+                shutil.copy2(self.provenance, tmp / PROVENANCE_FILE)
         logger.info("best dev loss %.4f at step %d -> %s", self.best_loss, self.best_step, self.output_dir / "best")

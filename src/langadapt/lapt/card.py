@@ -10,7 +10,8 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from ..layout import PROVENANCE_FILE
-from ..models import looks_like_hub_id, portable_reference
+from ..models import portable_reference
+from ..models.hub_ids import looks_like_hub_id
 
 TEMPLATE = "model_card.md"
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset
 
-from langadapt.data import AlphaSampler
+from langadapt.data.sampling import AlphaSampler
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _truncating_backend(tokenizer, max_seq_length: int):
 class MLMExampleMaker:
     """Tokenize one line and mask it reproducibly from (seed, draw index)."""
 
-    def __init__(self, tokenizer, max_seq_length: int, mlm_probability: float, seed: int):
+    def __init__(self, tokenizer, max_seq_length: int, mlm_probability: float, seed: int, direct_backend: bool = True):
         if tokenizer.mask_token_id is None:
             raise ValueError("the tokenizer has no mask token; MLM needs one")
         self.tokenizer = tokenizer
@@ -75,7 +75,9 @@ class MLMExampleMaker:
         self.mlm_probability = mlm_probability
         self.seed = seed
         self.vocab_size = len(tokenizer)
-        self._backend = _truncating_backend(tokenizer, max_seq_length)
+        # make_batch calls the Rust backend directly when it can (direct_backend=False: through the transformers
+        # tokenizer call, for benchmarks); the examples are the same either way
+        self._backend = _truncating_backend(tokenizer, max_seq_length) if direct_backend else None
 
     def __call__(self, line: str, draw_index: int, corpus: str) -> dict[str, Any]:
         encoded = self.tokenizer(

@@ -11,7 +11,7 @@ FFN size f, h layers, vocabulary V and P positions projected onto the vocabulary
   1× for a frozen one that gradients still flow through (input gradients only):
   body ×3 when it trains, ×2 when frozen (embeddings below it still train), ×2 + adapter share for adapters
   (LoRA/IA³ and bottleneck adapters: their matmuls, ×3, per position: `adapter_per_token`/`adapter_per_projected`,
-  from `peft_adapter_forward_flops` or `langadapt.adapters.adapter_forward_flops`);
+  from `peft_adapter_forward_flops` or `langadapt.adapters.config.adapter_forward_flops`);
   head: its transform (2d² per position) and the output projection (2dV) each ×3 when they train, ×2 when frozen
   (full/emb train both; adapter modes freeze both, or train the transform alone with --train_head, or both with
   --train_embeddings, the projection being tied to the input embeddings).

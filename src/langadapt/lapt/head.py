@@ -7,7 +7,7 @@ embedding as well), so the adapter would learn to feed a random projection. ``--
 small part instead: its transform (dense + LayerNorm) and the output bias. The output projection matrix stays
 frozen; it is tied to the input embeddings, which the pretrained model does have.
 
-What trains is saved beside the adapter with the other trained base parameters (`EXTRA_WEIGHTS_NAME`), so save,
+What trains is saved beside the adapter with the other trained base parameters (`TRAINABLE_BASE_FILE`), so save,
 load, resume and `load_merged_lapt_adapter` carry it with no further code.
 """
 

@@ -10,7 +10,7 @@ A mode is a callable ``mode(model, args: LaptArguments, vocab_replaced: bool) ->
   With a replaced vocabulary the embeddings and LM head train too. They are the base model's own parameters
   made trainable, not PEFT ``modules_to_save`` copies: peft 0.21.2 does not recognise XLM-R/BERT's
   ``word_embeddings`` as a tied embedding, so copies would silently untie the decoder from the input embeddings.
-  They are saved beside the adapter (`EXTRA_WEIGHTS_NAME`) and restored by `load_lapt_adapter`.
+  They are saved beside the adapter (`TRAINABLE_BASE_FILE`) and restored by `load_lapt_adapter`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from .masked_head import KNOWN_ARCHITECTURES, unwrap_mlm
 logger = logging.getLogger(__name__)
 
 LAPT_MODES: Registry = Registry("LAPT mode")
-EXTRA_WEIGHTS_NAME = TRAINABLE_BASE_FILE  # the old names, kept importable
-ADAPTER_CONFIG_NAME = PEFT_ADAPTER_CONFIG_FILE
 # Embedding sub-modules that train in every mode ([ES] EMB: word/position embeddings and their LayerNorm).
 EMBEDDING_PARTS = ("embeddings.word_embeddings.", "embeddings.position_embeddings.", "embeddings.LayerNorm.")
 HEAD_PREFIXES = ("lm_head.", "cls.")
@@ -147,11 +145,11 @@ def trainable_base_state(peft_model) -> dict[str, torch.Tensor]:
 
 
 def save_lapt_adapter(peft_model, directory: str | Path) -> None:
-    """PEFT ``save_pretrained`` plus the trained embeddings/head (if any) in `EXTRA_WEIGHTS_NAME`."""
+    """PEFT ``save_pretrained`` plus the trained embeddings/head (if any) in `TRAINABLE_BASE_FILE`."""
     peft_model.save_pretrained(directory)
     extra = trainable_base_state(peft_model)
     if extra:
-        save_file(extra, str(Path(directory) / EXTRA_WEIGHTS_NAME))
+        save_file(extra, str(Path(directory) / TRAINABLE_BASE_FILE))
 
 
 def local_model_dir(directory: str | Path) -> Path:
@@ -170,7 +168,7 @@ def load_lapt_adapter(base_model, directory: str | Path, is_trainable: bool = Fa
     from peft import PeftModel
 
     directory = local_model_dir(directory)
-    extra_path = Path(directory) / EXTRA_WEIGHTS_NAME
+    extra_path = Path(directory) / TRAINABLE_BASE_FILE
     if extra_path.is_file():
         missing = [k for k in load_file(str(extra_path)) if k not in dict(base_model.named_parameters())]
         if missing:
@@ -191,7 +189,7 @@ def is_adapter_dir(path: str | Path) -> bool:
     checkpoint."""
     from .bottleneck_modes import is_bottleneck_dir
 
-    return (Path(path) / ADAPTER_CONFIG_NAME).is_file() or is_bottleneck_dir(path)
+    return (Path(path) / PEFT_ADAPTER_CONFIG_FILE).is_file() or is_bottleneck_dir(path)
 
 
 def load_merged_lapt_adapter(directory: str | Path, base_model_name_or_path: str | None = None, **kwargs):
@@ -207,7 +205,7 @@ def load_merged_lapt_adapter(directory: str | Path, base_model_name_or_path: str
         base = AutoModelForMaskedLM.from_pretrained(base_model_name_or_path or saved_base_model(directory), **kwargs)
         return load_lapt_bottleneck(base, directory)
     if base_model_name_or_path is None:
-        config = json.loads((Path(directory) / ADAPTER_CONFIG_NAME).read_text(encoding="utf-8"))
+        config = json.loads((Path(directory) / PEFT_ADAPTER_CONFIG_FILE).read_text(encoding="utf-8"))
         base_model_name_or_path = config["base_model_name_or_path"]
     base = AutoModelForMaskedLM.from_pretrained(base_model_name_or_path, **kwargs)
     return merge_lapt_adapter(load_lapt_adapter(base, directory))

@@ -4,6 +4,7 @@ The Trainer writes a checkpoint's files one by one and ``trainer_state.json`` la
 saving leaves a ``checkpoint-N`` without it (or with it cut short). Such a folder must not be resumed from (its
 weights or optimizer may be half written), nor left in place (the resumed run saves ``checkpoint-N`` again into
 it). Likewise a kill during the copy to ``best/`` leaves the temporary folders of `atomic_directory` beside it.
+`prepare_output_dir` is the recipe's first step: the checkpoint to resume from, or a checked fresh output directory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import re
 import shutil
 from pathlib import Path
 
+from ..io_utils import check_output_dir
 from ..layout import ADAPTER_WEIGHTS_FILE, PEFT_ADAPTER_WEIGHTS_FILE
+from .args import LaptArguments, LaptTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -70,4 +73,28 @@ def discard_interrupted_writes(output_dir: str | Path) -> list[Path]:
     return removed
 
 
-__all__ = ["discard_interrupted_writes", "find_resume_checkpoint", "is_complete_checkpoint"]
+def prepare_output_dir(lapt_args: LaptArguments, training_args: LaptTrainingArguments) -> str | None:
+    """The checkpoint to resume from (``--resume``: the last complete one, after removing what a killed run left
+    half-written), else a checked (``--overwrite``: emptied) output directory."""
+    output_dir = Path(training_args.output_dir)
+    if not training_args.ignore_data_skip:
+        # The training stream seeks to the resumed step itself; the Trainer replaying batches would skip them twice.
+        raise ValueError("LAPT needs ignore_data_skip=True (a resumed run seeks the sampler instead of replaying)")
+    if lapt_args.resume:
+        last_checkpoint = find_resume_checkpoint(output_dir)
+        if last_checkpoint is None:
+            raise FileNotFoundError(f"--resume: no complete checkpoint-* directory in {output_dir}")
+        with training_args.main_process_first(desc="discard interrupted writes"):
+            if training_args.process_index == 0:
+                discard_interrupted_writes(output_dir)
+        logger.info("resuming from %s", last_checkpoint)
+        return str(last_checkpoint)
+    with training_args.main_process_first(desc="prepare output directory"):
+        if training_args.process_index == 0:
+            check_output_dir(output_dir, lapt_args.overwrite)
+            if lapt_args.overwrite and output_dir.is_dir():
+                shutil.rmtree(output_dir)
+    return None
+
+
+__all__ = ["discard_interrupted_writes", "find_resume_checkpoint", "is_complete_checkpoint", "prepare_output_dir"]

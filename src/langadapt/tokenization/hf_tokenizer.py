@@ -17,13 +17,10 @@ from tokenizers.models import BPE, Unigram
 from transformers import PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import generate_merges
 
-from ..layout import SENTENCEPIECE_MODEL_FILE
 from .sentencepiece_model import model_pb2, processor_from_proto
 from .special_tokens import SpecialTokenLayout
 
 logger = logging.getLogger(__name__)
-
-VOCAB_FILE_NAME = SENTENCEPIECE_MODEL_FILE  # the old name, kept importable
 
 
 class TokenizerMismatchError(RuntimeError):

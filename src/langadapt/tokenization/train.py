@@ -18,17 +18,18 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 from transformers.tokenization_utils_base import VERY_LARGE_INTEGER
 
-from ..data import CorpusSpec, build_sampler, iter_corpus_lines, parse_caps, parse_corpus_specs
+from ..data import build_sampler, parse_corpus_specs
+from ..data.corpus import CorpusSpec, iter_corpus_lines
+from ..data.sampling import parse_caps
 from ..io_utils import atomic_directory, write_json
-from ..layout import TOKENIZER_STATS_FILE
+from ..layout import SENTENCEPIECE_MODEL_FILE, TOKENIZER_STATS_FILE
 from .args import TokenizerTrainingArguments
-from .hf_tokenizer import VOCAB_FILE_NAME, build_hf_tokenizer, verify_against_sentencepiece
+from .hf_tokenizer import build_hf_tokenizer, verify_against_sentencepiece
 from .special_tokens import SpecialTokenLayout
 from .stats import tokenization_stats
 
 logger = logging.getLogger(__name__)
 
-STATS_FILE_NAME = TOKENIZER_STATS_FILE  # the old name, kept importable
 SAMPLE_FILE_NAME = "sample.txt"
 
 
@@ -129,14 +130,13 @@ def save_tokenizer(
     SentencePiece does (what users load must be what was checked)."""
     with atomic_directory(output_dir, overwrite=overwrite) as tmp_dir:
         tokenizer.save_pretrained(tmp_dir)
-        (tmp_dir / VOCAB_FILE_NAME).write_bytes(proto.SerializeToString())
-        write_json(tmp_dir / STATS_FILE_NAME, stats)
+        (tmp_dir / SENTENCEPIECE_MODEL_FILE).write_bytes(proto.SerializeToString())
+        write_json(tmp_dir / TOKENIZER_STATS_FILE, stats)
         verify_against_sentencepiece(AutoTokenizer.from_pretrained(tmp_dir), proto, check_lines)
     return Path(output_dir)
 
 
 __all__ = [
-    "STATS_FILE_NAME",
     "SampledLines",
     "build_target_tokenizer",
     "sample_training_lines",

@@ -12,11 +12,8 @@ from typing import Any
 
 import torch
 
-from ..layout import PROVENANCE_FILE
 from .methods import InitContext
 from .plan import InitPlan
-
-PROVENANCE_FILE_NAME = PROVENANCE_FILE  # the old name, kept importable
 
 
 def _norm_stats(norms: torch.Tensor) -> dict[str, float]:

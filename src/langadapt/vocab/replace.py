@@ -11,10 +11,11 @@ from typing import Any
 from transformers import PreTrainedModel
 
 from ..io_utils import atomic_directory, write_json
+from ..layout import PROVENANCE_FILE
 from ..models import known_hub_id
 from .args import InitOptions
 from .methods import InitContext, build_plan
-from .provenance import PROVENANCE_FILE_NAME, build_provenance
+from .provenance import build_provenance
 from .surgery import build_target_model, source_has_mlm_head, with_mlm_head
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,6 @@ def save_replaced_model(
             for piece_model in Path(tokenizer_dir).glob("*.model"):
                 if not (Path(tmp) / piece_model.name).exists():
                     shutil.copyfile(piece_model, Path(tmp) / piece_model.name)
-        write_json(Path(tmp) / PROVENANCE_FILE_NAME, provenance)
+        write_json(Path(tmp) / PROVENANCE_FILE, provenance)
     logger.info("wrote %s", output_dir)
     return Path(output_dir)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from .scores import attachment_scores, classification_scores, entity_scores, tag_accuracy, universal_deprel
-
 METRICS_DIR = Path(__file__).resolve().parent
 METRIC_NAMES = ("upos_accuracy", "attachment_scores", "entity_f1", "classification")
 
@@ -41,12 +39,7 @@ def compute_metric(name: str, **inputs) -> dict:
 
 __all__ = [
     "METRIC_NAMES",
-    "attachment_scores",
-    "classification_scores",
     "compute_metric",
-    "entity_scores",
     "load_metric",
     "metric_path",
-    "tag_accuracy",
-    "universal_deprel",
 ]
