@@ -137,8 +137,6 @@ def data_path_rates(
     """Lines/s and tokens/s of each path, each timed ``repeats`` times in rotation (median), so that all three see
     the same machine load."""
     maker = MLMExampleMaker(tokenizer, max_length, 0.15, seed=0)
-    # the batched path through the transformers tokenizer call (as before the direct backend call)
-    via_call = MLMExampleMaker(tokenizer, max_length, 0.15, seed=0, direct_backend=False)
     draws = list(range(len(lines)))
     corpora = ["x"] * len(lines)
 
@@ -158,7 +156,7 @@ def data_path_rates(
 
         return run
 
-    paths = {"per_line": per_line, "batched_via_call": batched_with(via_call), "batched": batched_with(maker)}
+    paths = {"per_line": per_line, "batched": batched_with(maker)}
     seconds: dict[str, list[float]] = {name: [] for name in paths}
     examples = {}
     for repeat in range(repeats):
@@ -166,8 +164,7 @@ def data_path_rates(
             start = time.perf_counter()
             examples[name] = paths[name]()
             seconds[name].append(time.perf_counter() - start)
-    for name in ("batched_via_call", "batched"):
-        assert examples[name] == examples["per_line"], f"{name} path differs from the per-line path"
+    assert examples["batched"] == examples["per_line"], "the batched path differs from the per-line path"
     collate = PackedMLMCollator(tokenizer.pad_token_id, max_length)
     start = time.perf_counter()
     for i in range(0, len(lines), micro_batch):
@@ -326,13 +323,7 @@ def main() -> None:
         )
         print("| path | lines/s | tokens/s |\n|---|---|---|")
         print(f"| per line (before) | {rates['per_line_lines_per_s']:.0f} | {rates['per_line_tokens_per_s']:.0f} |")
-        print(
-            f"| batched, transformers tokenizer call | {rates['batched_via_call_lines_per_s']:.0f} "
-            f"| {rates['batched_via_call_tokens_per_s']:.0f} |"
-        )
-        print(
-            f"| batched, Rust backend direct (now) | {rates['batched_lines_per_s']:.0f} | {rates['batched_tokens_per_s']:.0f} |"
-        )
+        print(f"| batched | {rates['batched_lines_per_s']:.0f} | {rates['batched_tokens_per_s']:.0f} |")
         print(f"| batched + packing | – | {rates['batched_and_packed_tokens_per_s']:.0f} |")
         print(f"\nXLM-R base, masked-only head, rows of {args.max_length}: {flops_per_token / 1e9:.2f} GFLOP per token; "
               f"at {GPU_SUSTAINED_FLOPS / 1e12:.0f} TFLOP/s sustained a GPU consumes "

@@ -127,7 +127,7 @@ def test_changing_one_line_leaves_the_others_logits_unchanged(kind):
 # --- the data path: batched tokenization gives the per-line examples -------------------------------------------
 @pytest.mark.parametrize("truncation_side", ["right", "left"])
 def test_batched_examples_equal_per_line_examples(source_model_dir, truncation_side):
-    # make_batch calls a private copy of the Rust backend (no offsets); it must truncate as the tokenizer does
+    # one tokenizer call per micro-batch must truncate (on either side) as the per-line call does
     tokenizer = AutoTokenizer.from_pretrained(source_model_dir, truncation_side=truncation_side)
     maker = MLMExampleMaker(tokenizer, max_seq_length=12, mlm_probability=0.4, seed=5)
     lines = ["ko va nya ezr zya", "a", "mon vechkan tonь " * 5, "sámi giella lea", ""]
@@ -135,7 +135,7 @@ def test_batched_examples_equal_per_line_examples(source_model_dir, truncation_s
     batched = maker.make_batch(lines, draws, ["x"] * 5)
     assert batched == [maker(line, d, "x") for line, d in zip(lines, draws)]
     assert len(batched[2]["input_ids"]) == 12 and len(batched[1]["input_ids"]) < 12
-    # the user's tokenizer is not left truncating at 12
+    # the maker does not leave the user's tokenizer truncating at 12
     assert len(tokenizer("mon vechkan tonь " * 5)["input_ids"]) > 12
 
 

@@ -46,28 +46,10 @@ def mask_tokens(
     return masked.tolist(), labels.tolist()
 
 
-def _truncating_backend(tokenizer, max_seq_length: int):
-    """A private copy of a fast tokenizer's Rust backend that truncates as ``tokenizer(..., truncation=True,
-    max_length=max_seq_length)`` does, or None for a slow tokenizer.
-
-    Calling the backend directly skips the transformers wrapper, and ``encode_batch_fast`` skips the character
-    offsets MLM never uses: about twice the lines per second on one core. A copy, because transformers resets the
-    truncation of the tokenizer's own backend on every call."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None or not hasattr(backend, "encode_batch_fast"):
-        return None
-    from tokenizers import Tokenizer
-
-    copy = Tokenizer.from_str(backend.to_str())
-    copy.no_padding()
-    copy.enable_truncation(max_seq_length, stride=0, strategy="longest_first", direction=tokenizer.truncation_side)
-    return copy
-
-
 class MLMExampleMaker:
     """Tokenize one line and mask it reproducibly from (seed, draw index)."""
 
-    def __init__(self, tokenizer, max_seq_length: int, mlm_probability: float, seed: int, direct_backend: bool = True):
+    def __init__(self, tokenizer, max_seq_length: int, mlm_probability: float, seed: int):
         if tokenizer.mask_token_id is None:
             raise ValueError("the tokenizer has no mask token; MLM needs one")
         self.tokenizer = tokenizer
@@ -75,9 +57,6 @@ class MLMExampleMaker:
         self.mlm_probability = mlm_probability
         self.seed = seed
         self.vocab_size = len(tokenizer)
-        # make_batch calls the Rust backend directly when it can (direct_backend=False: through the transformers
-        # tokenizer call, for benchmarks); the examples are the same either way
-        self._backend = _truncating_backend(tokenizer, max_seq_length) if direct_backend else None
 
     def __call__(self, line: str, draw_index: int, corpus: str) -> dict[str, Any]:
         encoded = self.tokenizer(
@@ -100,15 +79,10 @@ class MLMExampleMaker:
         """The examples ``__call__`` makes, line by line, from one tokenizer call and one vectorised masking pass
         (several times faster). Each draw's random numbers still come from its own (seed, draw index) generator,
         in the order ``mask_tokens`` takes them, so the examples are identical."""
-        if self._backend is not None:
-            encodings = self._backend.encode_batch_fast(list(lines))
-            input_ids = [e.ids for e in encodings]
-            special_masks = [e.special_tokens_mask for e in encodings]
-        else:  # a slow (Python) tokenizer
-            encoded = self.tokenizer(
-                list(lines), truncation=True, max_length=self.max_seq_length, return_special_tokens_mask=True
-            )
-            input_ids, special_masks = encoded["input_ids"], encoded["special_tokens_mask"]
+        encoded = self.tokenizer(
+            list(lines), truncation=True, max_length=self.max_seq_length, return_special_tokens_mask=True
+        )
+        input_ids, special_masks = encoded["input_ids"], encoded["special_tokens_mask"]
         lengths = [len(ids) for ids in input_ids]
         total = sum(lengths)
         ids = np.fromiter(itertools.chain.from_iterable(input_ids), dtype=np.int64, count=total)
