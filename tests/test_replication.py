@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import enum
 import json
 import random
 import shutil
@@ -49,9 +52,16 @@ def test_filters_keep_order_and_gpu_budget_is_the_same_grid():
     assert {(u.language, u.mode, u.seed) for u in units} == {("myv", "full", 1)}
     gpu = grid.load_budget("gpu")
     assert grid.enumerate_units(gpu) == grid.enumerate_units(budget)
-    assert gpu.lapt_steps * gpu.lapt_batch_size > budget.lapt_steps * budget.lapt_batch_size
-    assert budget.freeze_steps == round(budget.lapt_steps * 0.1)
-    assert grid.load_budget("cpu", ["--lapt_steps", "7"]).lapt_steps == 7
+    tokens = lambda b: b.setting("lapt", "max_steps") * b.setting("lapt", "per_device_train_batch_size")  # noqa: E731
+    assert tokens(gpu) > tokens(budget)
+    for name in ("cpu", "cpu_long", "cpu_long_esft", "gpu"):  # FULL's frozen steps: 10% of the steps ([ES])
+        lapt = grid.load_budget(name).setting
+        assert lapt("lapt", "freeze_transformer_steps") == round(lapt("lapt", "max_steps") * 0.1)
+    # a command-line override list changes the fields it names and keeps the budget's others
+    shorter = grid.load_budget("cpu", ["--lapt_args", "max_steps=7", "seed=3"])
+    assert (shorter.setting("lapt", "max_steps"), shorter.setting("lapt", "seed")) == (7, 3)
+    assert shorter.setting("lapt", "learning_rate") == budget.setting("lapt", "learning_rate") == 2e-4
+    assert len(shorter.lapt_args) == len(budget.lapt_args)
 
 
 def test_unknown_budget_key_names_the_key(tmp_path):
@@ -59,6 +69,21 @@ def test_unknown_budget_key_names_the_key(tmp_path):
     path.write_text("name: bad\nlapt_stpes: 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="lapt_stpes"):
         grid.load_budget(str(path))
+    for text, error in [
+        ("lapt_args: [max_stpes=3]", r"bad.yaml: lapt_args: 'max_stpes' is not an option of recipes/lapt.py"),
+        ("lapt_args: [max_steps=many]", r"bad.yaml: .*'max_steps' has an invalid value 'many'"),
+        ("finetune_args: [learning_rate]", r"bad.yaml: finetune_args: expected KEY=VALUE, got 'learning_rate'"),
+        (
+            "replace_args: [init_spec=random]",
+            r"bad.yaml: replace_args: init_spec is set by .*the budget's init_methods",
+        ),
+        ("tokenizer_config: nowhere.yaml", r"bad.yaml: .*nowhere.yaml"),
+    ]:
+        path.write_text(f"name: bad\n{text}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=error):
+            grid.load_budget(str(path))
+    with pytest.raises(ConfigError, match=r"cpu.yaml: --lapt_args: 'max_steps' is given twice"):
+        grid.load_budget("cpu", ["--lapt_args", "max_steps=1", "max_steps=2"])
     with pytest.raises(KeyError, match="ud_test.*xx"):
         grid.load_budget("cpu").spec("ud_test", "xx")
 
@@ -66,16 +91,342 @@ def test_unknown_budget_key_names_the_key(tmp_path):
 def test_a_work_dir_refuses_a_changed_budget_under_the_same_name(tmp_path):
     budget = grid.load_budget("cpu")
     grid.check_work_dir_budget(budget, tmp_path / "work")  # first use: recorded
-    assert json.loads((tmp_path / "work" / "budget.json").read_text())["lapt_steps"] == budget.lapt_steps
+    assert json.loads((tmp_path / "work" / "budget.json").read_text())["stages"]["lapt"]["max_steps"] == 60
     grid.check_work_dir_budget(grid.load_budget("cpu", ["--seeds", "1", "--num_threads", "1"]), tmp_path / "work")
-    changed = grid.load_budget("cpu", ["--lapt_steps", "7", "--random_distribution", "unit"])
+    changed = grid.load_budget("cpu", ["--lapt_args", "max_steps=7", "--replace_args", "random_distribution=unit"])
     expected = (
-        r"budget.json: budget 'cpu' differs .*random_distribution: 'auto' there, 'unit' now; lapt_steps: 60 there"
+        r"budget.json: budget 'cpu' differs .*replace_args random_distribution: 'auto' there, 'unit' now; "
+        r"lapt_args max_steps: 60 there, 7 now\).*own --name"
     )
-    with pytest.raises(ConfigError, match=expected + r", 7 now\).*own --name"):
+    with pytest.raises(ConfigError, match=expected):
         grid.check_work_dir_budget(changed, tmp_path / "work")
-    renamed = grid.load_budget("cpu", ["--name", "cpu_unit", "--random_distribution", "unit"])
+    renamed = grid.load_budget("cpu", ["--name", "cpu_unit", "--replace_args", "random_distribution=unit"])
     grid.check_work_dir_budget(renamed, tmp_path / "work_unit")  # its own work directory: fine
+
+
+# The stage arguments the harness built before its budgets held recipe overrides (issue 12), captured from that code
+# for Erzya with placeholder paths (source /SRC, work dir /WORK, LAPT output /OUT, model /MODEL) as the fields that
+# differ from each dataclass's defaults (`non_default_fields`); cpu_long_esft's LAPT is cpu_long's. Every init
+# method got the same VocabReplacementArguments/InitOptions but for init_spec (and FOCUS's fastText model); EMB
+# differs from FULL by lapt_mode only; a resumed run by resume=True instead of overwrite and eval_on_start.
+FORMER_TOKENIZER_ARGUMENTS = [
+    {
+        "TokenizerTrainingArguments": {
+            "corpora": ["myv=runs/uralic/data/myv/train.txt"],
+            "tokenizer_name_or_path": "/SRC",
+            "output_dir": "/WORK/tokenizer/myv",
+            "vocab_size": 16384,
+            "num_sample_lines": 100000,
+            "stats_corpora": ["myv=runs/uralic/data/myv/dev.txt"],
+        }
+    }
+]
+FORMER_LAPT_ARGUMENTS = {
+    "cpu": [
+        {
+            "LaptArguments": {
+                "train_corpora": ["myv=runs/uralic/data/myv/train.txt"],
+                "dev_corpora": ["myv=runs/uralic/data/myv/dev.txt"],
+                "dev_draws": 64,
+                "max_seq_length": 64,
+                "freeze_transformer_steps": 6,
+                "overwrite": True,
+            }
+        },
+        {
+            "LaptTrainingArguments": {
+                "output_dir": "/OUT",
+                "per_device_train_batch_size": 8,
+                "max_steps": 60,
+                "learning_rate": 0.0002,
+                "max_grad_norm": 0.5,
+                "logging_steps": 5,
+                "disable_tqdm": True,
+                "eval_steps": 20,
+                "per_device_eval_batch_size": 8,
+                "eval_on_start": True,
+                "save_steps": 20,
+                "use_cpu": True,
+                "dataloader_pin_memory": False,
+            }
+        },
+    ],
+    "cpu_long": [
+        {
+            "LaptArguments": {
+                "train_corpora": ["myv=runs/uralic/data/myv/train.txt"],
+                "dev_corpora": ["myv=runs/uralic/data/myv/dev.txt"],
+                "dev_draws": 128,
+                "max_seq_length": 64,
+                "freeze_transformer_steps": 40,
+                "overwrite": True,
+            }
+        },
+        {
+            "LaptTrainingArguments": {
+                "output_dir": "/OUT",
+                "per_device_train_batch_size": 16,
+                "max_steps": 400,
+                "learning_rate": 0.0001,
+                "max_grad_norm": 0.5,
+                "logging_steps": 25,
+                "disable_tqdm": True,
+                "eval_steps": 100,
+                "per_device_eval_batch_size": 16,
+                "eval_on_start": True,
+                "save_steps": 100,
+                "use_cpu": True,
+                "dataloader_pin_memory": False,
+            }
+        },
+    ],
+    "gpu": [
+        {
+            "LaptArguments": {
+                "train_corpora": ["myv=runs/uralic/data/myv/train.txt"],
+                "dev_corpora": ["myv=runs/uralic/data/myv/dev.txt"],
+                "dev_draws": 1000,
+                "freeze_transformer_steps": 1000,
+                "overwrite": True,
+            }
+        },
+        {
+            "LaptTrainingArguments": {
+                "output_dir": "/OUT",
+                "per_device_train_batch_size": 64,
+                "max_steps": 10000,
+                "learning_rate": 5e-05,
+                "max_grad_norm": 0.5,
+                "logging_steps": 125,
+                "disable_tqdm": True,
+                "eval_steps": 500,
+                "per_device_eval_batch_size": 64,
+                "eval_on_start": True,
+                "save_steps": 500,
+            }
+        },
+    ],
+}
+FORMER_FINETUNE_ARGUMENTS = {
+    "cpu": [
+        {
+            "EvalDataArguments": {
+                "task": "pos",
+                "train_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-train.conllu"],
+                "test_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-test.conllu"],
+                "regime": "full",
+                "max_train_sentences": 256,
+                "max_dev_sentences": 100,
+                "max_test_sentences": 300,
+                "max_length": 128,
+                "seeds": [1],
+            }
+        },
+        {"EvalModelArguments": {"model_name_or_path": "/MODEL", "model_label": "myv__full__random"}},
+        {
+            "FinetuneArguments": {
+                "output_dir": "/WORK/finetune",
+                "per_device_train_batch_size": 16,
+                "num_train_epochs": 3,
+                "learning_rate": 0.0002,
+                "disable_tqdm": True,
+                "per_device_eval_batch_size": 16,
+                "use_cpu": True,
+                "dataloader_pin_memory": False,
+                "eval_every_epochs": 1,
+                "patience_epochs": 1,
+            }
+        },
+    ],
+    "cpu_long": [
+        {
+            "EvalDataArguments": {
+                "task": "pos",
+                "train_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-train.conllu"],
+                "test_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-test.conllu"],
+                "regime": "full",
+                "max_dev_sentences": 300,
+                "max_test_sentences": 100000,
+                "max_length": 128,
+                "seeds": [1],
+            }
+        },
+        {"EvalModelArguments": {"model_name_or_path": "/MODEL", "model_label": "myv__full__random"}},
+        {
+            "FinetuneArguments": {
+                "output_dir": "/WORK/finetune",
+                "per_device_train_batch_size": 16,
+                "num_train_epochs": 12,
+                "learning_rate": 0.0001,
+                "disable_tqdm": True,
+                "per_device_eval_batch_size": 16,
+                "use_cpu": True,
+                "dataloader_pin_memory": False,
+                "patience_epochs": 4,
+            }
+        },
+    ],
+    "cpu_long_esft": [
+        {
+            "EvalDataArguments": {
+                "task": "pos",
+                "train_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-train.conllu"],
+                "test_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-test.conllu"],
+                "regime": "full",
+                "max_dev_sentences": 300,
+                "max_test_sentences": 100000,
+                "seeds": [1],
+            }
+        },
+        {"EvalModelArguments": {"model_name_or_path": "/MODEL", "model_label": "myv__full__random"}},
+        {
+            "FinetuneArguments": {
+                "output_dir": "/WORK/finetune",
+                "num_train_epochs": 64,
+                "disable_tqdm": True,
+                "use_cpu": True,
+                "dataloader_pin_memory": False,
+                "patience_epochs": 8,
+            }
+        },
+    ],
+    "gpu": [
+        {
+            "EvalDataArguments": {
+                "task": "pos",
+                "train_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-train.conllu"],
+                "test_data": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-test.conllu"],
+                "regime": "full",
+                "seeds": [1],
+            }
+        },
+        {"EvalModelArguments": {"model_name_or_path": "/MODEL", "model_label": "myv__full__random"}},
+        {
+            "FinetuneArguments": {
+                "output_dir": "/WORK/finetune",
+                "num_train_epochs": 64,
+                "disable_tqdm": True,
+                "patience_epochs": 8,
+            }
+        },
+    ],
+}
+# Fields a reference instance needs (checked in __post_init__): always listed.
+REFERENCE_FIELDS = {"corpora", "stats_corpora", "tokenizer_name_or_path", "output_dir", "model_name_or_path",
+                    "target_tokenizer", "train_corpora", "dev_corpora", "train_data", "test_data", "task", "regime",
+                    "init_spec"}  # fmt: skip
+
+
+def non_default_fields(args) -> dict:
+    """{class name: {field: value}} of the fields that differ from a default-constructed instance's."""
+
+    def plain(value):
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+    fields = [f for f in dataclasses.fields(args) if f.init and f.name != "logging_dir"]  # logging_dir: a timestamp
+    reference = type(args)(
+        **{
+            f.name: getattr(args, f.name)
+            for f in fields
+            if f.name in REFERENCE_FIELDS
+            or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        }
+    )
+    values = {f.name: plain(getattr(args, f.name)) for f in fields}
+    return {
+        type(args).__name__: {
+            k: v for k, v in values.items() if k in REFERENCE_FIELDS or v != plain(getattr(reference, k))
+        }
+    }
+
+
+@pytest.mark.parametrize("name", ["cpu", "cpu_long", "cpu_long_esft", "gpu"])
+def test_each_stage_gets_the_arguments_the_former_budget_fields_gave(name):
+    budget, paths = grid.load_budget(name), grid.StagePaths(Path("/WORK"))
+    dump = lambda built: [non_default_fields(args) for args in built]  # noqa: E731
+    assert budget.setting("replace", "fasttext_threads") == 1  # FOCUS's fastText threads
+    assert (
+        dump(stages.tokenizer_arguments(budget, "myv", "/SRC", paths.tokenizer("myv"))) == FORMER_TOKENIZER_ARGUMENTS
+    )
+    for init in grid.INIT_METHODS:
+        fasttext = Path("/FT/myv.bin") if init == "focus" else None
+        built = stages.replace_arguments(budget, init, "/SRC", Path("/TOK/myv"), fasttext, paths.replaced("myv", init))
+        assert dump(built) == [
+            {"VocabReplacementArguments": {"model_name_or_path": "/SRC", "target_tokenizer": "/TOK/myv",
+                                           "output_dir": f"/WORK/replaced/myv/{init}"}},
+            {"InitOptions": {"init_spec": init, **({"fasttext_model": "/FT/myv.bin"} if fasttext else {})}},
+        ]  # fmt: skip
+    lapt_expected = FORMER_LAPT_ARGUMENTS["cpu_long" if name == "cpu_long_esft" else name]
+    for mode in grid.LAPT_MODES:
+        for resume in (False, True):
+            model, *built = stages.lapt_arguments(budget, "/MODEL", "myv", mode, Path("/OUT"), resume)
+            assert model.model_name_or_path == "/MODEL" and model.tokenizer_name_or_path is None
+            (lapt, training) = [copy.deepcopy(d) for d in lapt_expected]
+            if mode == "emb":
+                lapt["LaptArguments"]["lapt_mode"] = "emb"
+            if resume:
+                del lapt["LaptArguments"]["overwrite"], training["LaptTrainingArguments"]["eval_on_start"]
+                lapt["LaptArguments"]["resume"] = True
+            assert dump(built) == [lapt, training], (mode, resume)
+    unit = grid.Unit("myv", "random", "full", 1)
+    built = stages.finetune_arguments(budget, unit, "/MODEL", "myv__full__random", paths.finetune())
+    # == on values: num_train_epochs was the int 64, the recipe's parser makes it the float field's 64.0
+    assert dump(built) == FORMER_FINETUNE_ARGUMENTS[name]
+
+
+# An old-format budget.json: runs/replication/cpu_long/budget.json as the harness wrote it before issue 12.
+LEGACY_CPU_LONG = {
+    "name": "cpu_long", "stages_from": None, "source_model": "e5-small",
+    "lapt_train": ["myv=runs/uralic/data/myv/train.txt", "sme=runs/uralic/data/sme/train.txt"],
+    "lapt_dev": ["myv=runs/uralic/data/myv/dev.txt", "sme=runs/uralic/data/sme/dev.txt"],
+    "ud_train": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-train.conllu",
+                 "sme=../shared/data/ud/UD_North_Sami-Giella/sme_giella-ud-train.conllu"],
+    "ud_test": ["myv=../shared/data/ud/UD_Erzya-JR/myv_jr-ud-test.conllu",
+                "sme=../shared/data/ud/UD_North_Sami-Giella/sme_giella-ud-test.conllu"],
+    "vocab_size": 16384, "tokenizer_sample_lines": 100000, "fasttext_threads": 1, "random_distribution": "auto",
+    "lapt_steps": 400, "lapt_freeze_fraction": 0.1, "lapt_batch_size": 16, "lapt_gradient_accumulation": 1,
+    "lapt_max_seq_length": 64, "lapt_learning_rate": 0.0001, "lapt_max_grad_norm": 0.5, "lapt_eval_steps": 100,
+    "lapt_dev_draws": 128, "lapt_seed": 42, "ft_epochs": 12, "ft_eval_every_epochs": 2, "ft_patience_epochs": 4,
+    "ft_learning_rate": 0.0001, "ft_batch_size": 16, "ft_max_length": 128, "ft_dev_size": 300,
+    "ft_max_train_sentences": 32768, "ft_max_dev_sentences": 300, "ft_max_test_sentences": 100000, "use_cpu": True,
+}  # fmt: skip
+
+
+def test_an_old_format_budget_json_is_converted_once_or_refused(tmp_path):
+    budget, path = grid.load_budget("cpu_long"), tmp_path / "work" / "budget.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(LEGACY_CPU_LONG), encoding="utf-8")
+    grid.check_work_dir_budget(budget, path.parent, create=False)  # the same settings: rewritten in the new format
+    rewritten = json.loads(path.read_text(encoding="utf-8"))
+    assert rewritten == grid.budget_record(budget) and rewritten["stages"]["lapt"]["freeze_transformer_steps"] == 40
+    assert [p.name for p in path.parent.iterdir()] == ["budget.json"]  # written atomically: no temporary left
+    grid.check_work_dir_budget(budget, path.parent)  # and accepted from then on
+    # an old record of other settings stays as it is, and the error names the fields in the new names
+    path.write_text(json.dumps({**LEGACY_CPU_LONG, "lapt_steps": 800, "ft_batch_size": 8}), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    expected = r"lapt_args freeze_transformer_steps: 80 there, 40 now; lapt_args max_steps: 800 there, 400 now"
+    with pytest.raises(ConfigError, match=r"budget.json: budget 'cpu_long' differs .*" + expected + ".*own --name"):
+        grid.check_work_dir_budget(budget, path.parent)
+    with pytest.raises(ConfigError, match=r"finetune_args per_device_train_batch_size: 8 there, 16 now"):
+        grid.check_work_dir_budget(budget, path.parent)
+    assert path.read_text(encoding="utf-8") == before
+    # the old defaults fill what an old record lacks (here: every LAPT field but the step count → a mismatch)
+    path.write_text(json.dumps({"name": "cpu_long", "lapt_steps": 400}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"lapt_args per_device_train_batch_size: 200 there, 16 now"):
+        grid.check_work_dir_budget(budget, path.parent)
+
+
+def test_the_listing_checks_the_work_dir_budget_and_creates_nothing(tmp_path, capsys):
+    argv = ["--budget", "cpu", "--results_dir", str(tmp_path / "res"), "--work_dir", str(tmp_path / "work")]
+    run.main([*argv, "--list", "--language", "myv"])
+    assert not (tmp_path / "work").exists() and "0/48 units done" in capsys.readouterr().out
+    grid.check_work_dir_budget(grid.load_budget("cpu", ["--lapt_args", "max_steps=7"]), tmp_path / "work")
+    with pytest.raises(ConfigError, match=r"lapt_args max_steps: 7 there, 60 now"):
+        run.main([*argv, "--list"])
 
 
 def test_finished_units_are_skipped(tmp_path, capsys):
@@ -187,14 +538,14 @@ def test_units_claimed_by_another_process_are_left_to_it(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
     argv = ["--budget", "cpu", "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path / "res")]
     argv += ["--report_output", str(tmp_path / "table.md"), "--language", "myv", "--lapt_mode", "none"]
-    argv += ["--random_distribution", "unit"]  # a budget override: recorded in the table's command
+    argv += ["--replace_args", "random_distribution=unit"]  # a budget override: recorded in the table's command
     first, second, third = grid.enumerate_units(grid.load_budget("cpu"), ["myv"], ["none"])
     with locks.exclusive(grid.StagePaths(tmp_path / "work").unit_claim(first)):  # running elsewhere
         assert run.main(argv) == [first]
     assert ran == [second.name, third.name]
     assert run.main(argv) == [] and ran[-1] == first.name  # a later run picks it up
     header = (tmp_path / "table.md").read_text(encoding="utf-8")
-    assert "run.py --budget cpu --random_distribution unit --report_only` from 3 unit results" in header
+    assert "run.py --budget cpu --replace_args random_distribution=unit --report_only` from 3 unit results" in header
     assert "random rows: `unit`" in header
 
 
@@ -292,21 +643,13 @@ def test_tiny_end_to_end_units_then_resume(tmp_path, tiny_corpus_dir, source_mod
                 f"lapt_dev: [myv={tiny_corpus_dir / 'myv.txt'}]",
                 f"ud_train: [myv={train}]",
                 f"ud_test: [myv={test}]",
-                "vocab_size: 300",
-                "tokenizer_sample_lines: 2000",
-                "lapt_steps: 4",
-                "lapt_batch_size: 4",
-                "lapt_max_seq_length: 32",
-                "lapt_learning_rate: 1.0e-3",
-                "lapt_eval_steps: 2",
-                "lapt_dev_draws: 8",
-                "ft_epochs: 1",
-                "ft_eval_every_epochs: 1",
-                "ft_patience_epochs: 1",
-                "ft_learning_rate: 1.0e-3",
-                "ft_batch_size: 8",
-                "ft_max_length: 64",
-                "ft_dev_size: 8",
+                "tokenizer_args: [vocab_size=300, num_sample_lines=2000, seed=42]",
+                "replace_args: [seed=42, fasttext_threads=1]",
+                "lapt_args: [max_steps=4, per_device_train_batch_size=4, per_device_eval_batch_size=4, max_seq_length=32,"
+                " learning_rate=1.0e-3, eval_steps=2, save_steps=2, logging_steps=1, dev_draws=8, max_grad_norm=0.5,"
+                " freeze_transformer_steps=0, seed=42]",
+                "finetune_args: [num_train_epochs=1, eval_every_epochs=1, patience_epochs=1, learning_rate=1.0e-3,"
+                " per_device_train_batch_size=8, per_device_eval_batch_size=8, max_length=64, dev_size=8]",
                 "use_cpu: true",
             ]
         ),
@@ -346,7 +689,9 @@ def test_tiny_end_to_end_units_then_resume(tmp_path, tiny_corpus_dir, source_mod
     assert unit.results_path(tmp_path / "res").stat().st_mtime_ns == stamp
     # another fine-tuning recipe on the same LAPT model (stages_from, given as a path): LAPT is not trained again
     child = tmp_path / "tiny_ft.yaml"
-    child.write_text(f"name: tiny_ft\nstages_from: {config}\nft_learning_rate: 1.0e-4\n", encoding="utf-8")
+    child.write_text(
+        f"name: tiny_ft\nstages_from: {config}\nfinetune_args: [learning_rate=1.0e-4]\n", encoding="utf-8"
+    )
     lapt_stamp = (paths.lapt("myv", "focus", "full") / LAPT_RESULTS_FILE).stat().st_mtime_ns
     child_args = ["--budget", str(child), "--work_dir", str(tmp_path / "tiny_ft"), "--results_dir", str(tmp_path / "ft")]  # fmt: skip
     child_args += [
@@ -370,19 +715,34 @@ def test_tiny_end_to_end_units_then_resume(tmp_path, tiny_corpus_dir, source_mod
 def test_a_budget_with_stages_from_inherits_its_base_and_refuses_changed_stages(tmp_path):
     esft, base = grid.load_budget("cpu_long_esft"), grid.load_budget("cpu_long")
     assert esft.stages_from == "cpu_long" and esft.name == "cpu_long_esft"
-    assert all(getattr(esft, k) == getattr(base, k) for k in grid.stage_fields())
-    assert "lapt_steps" in grid.stage_fields() and "ft_learning_rate" not in grid.stage_fields()
-    assert (esft.ft_learning_rate, esft.ft_batch_size, esft.ft_epochs, esft.ft_patience_epochs) == (5e-6, 72, 64, 8)
+    records, base_records = grid.budget_record(esft), grid.budget_record(base)
+    assert all(records["stages"][stage] == base_records["stages"][stage] for stage in ("tokenizer", "replace", "lapt"))
+    assert all(records[k] == base_records[k] for k in grid.DATA_FIELDS)
+    ft = lambda name: esft.setting("finetune", name)  # noqa: E731
+    assert (ft("learning_rate"), ft("per_device_train_batch_size"), ft("num_train_epochs"), ft("patience_epochs")) == (
+        5e-6,
+        72,
+        64,
+        8,
+    )
     assert esft.seeds == base.seeds and grid.load_budget("cpu_long_esft", ["--seeds", "1"]).seeds == [1]
-    with pytest.raises(ConfigError, match=r"reuses the cached stages of 'cpu_long'.*lapt_steps: 400 there, 800 here"):
-        grid.load_budget("cpu_long_esft", ["--lapt_steps", "800"])
+    with pytest.raises(ConfigError, match=r"reuses the cached stages of 'cpu_long'.*lapt_args max_steps: 400 there, 800 here"):  # fmt: skip
+        grid.load_budget("cpu_long_esft", ["--lapt_args", "max_steps=800"])
     path = tmp_path / "child.yaml"
-    path.write_text("name: child\nstages_from: cpu_long\nlapt_learning_rate: 1.0e-3\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"child.yaml: .*lapt_learning_rate: 0.0001 there, 0.001 here"):
-        grid.load_budget(str(path))
-    path.write_text("name: child\nstages_from: cpu_long\nft_epochs: 3\n", encoding="utf-8")
-    child = grid.load_budget(str(path))  # what it does not set, fine-tuning included, is the base's
-    assert (child.ft_epochs, child.ft_learning_rate, child.name) == (3, base.ft_learning_rate, "child")
+    for text, error in [
+        ("lapt_args: [learning_rate=1.0e-3]", r"lapt_args learning_rate: 0.0001 there, 0.001 here"),
+        ("replace_args: [random_distribution=unit]", r"replace_args random_distribution: 'auto' there, 'unit' here"),
+        ("tokenizer_args: [model_type=bpe]", r"tokenizer_args model_type: unset there, 'bpe' here"),
+        ("use_cpu: false", r"use_cpu: True there, False here"),
+        ("lapt_dev: [myv=other.txt]", r"lapt_dev: \[.*\] there, \['myv=other.txt'\] here"),
+    ]:
+        path.write_text(f"name: child\nstages_from: cpu_long\n{text}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"child.yaml: budget 'child' reuses .*" + error + ".*only finetune"):
+            grid.load_budget(str(path))
+    path.write_text("name: child\nstages_from: cpu_long\nfinetune_args: [num_train_epochs=3]\n", encoding="utf-8")
+    child = grid.load_budget(str(path))  # what it does not set is the base's; its finetune_args merge into the base's
+    assert child.setting("finetune", "num_train_epochs") == 3 and child.name == "child"
+    assert child.setting("finetune", "learning_rate") == base.setting("finetune", "learning_rate") == 1e-4
     path.write_text("name: child\nstages_from: child\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="names the budget itself"):
         grid.load_budget(str(path))
@@ -409,12 +769,15 @@ def test_stages_from_shares_the_stages_and_keeps_finetuning_apart(tmp_path, monk
     assert lapt_dir == tmp_path / "runs" / "cpu_long" / "lapt" / "myv" / "random" / "full"  # the base's stage
     assert finetune_dir == work / "finetune"
     recorded = json.loads((tmp_path / "runs" / "cpu_long" / "budget.json").read_text())
-    assert recorded["name"] == "cpu_long" and recorded["ft_learning_rate"] == 1e-4  # the base's own record
-    assert json.loads((work / "budget.json").read_text())["ft_learning_rate"] == 5e-6
+    assert recorded["name"] == "cpu_long"  # the base's own record, its own fine-tuning included
+    assert recorded["stages"]["finetune"]["learning_rate"] == 1e-4
+    assert json.loads((work / "budget.json").read_text())["stages"]["finetune"]["learning_rate"] == 5e-6
     # a base work directory made with other LAPT settings is refused
-    recorded["lapt_steps"] = 800
+    recorded["stages"]["lapt"]["max_steps"] = 800
     (tmp_path / "runs" / "cpu_long" / "budget.json").write_text(json.dumps(recorded))
-    with pytest.raises(ConfigError, match=r"cpu_long/budget.json: budget 'cpu_long' differs .*lapt_steps: 800"):
+    with pytest.raises(
+        ConfigError, match=r"cpu_long/budget.json: budget 'cpu_long' differs .*lapt_args max_steps: 800"
+    ):
         run.main(argv + ["--init", "ident", "--seeds", "1"])
 
 

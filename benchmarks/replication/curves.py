@@ -42,8 +42,6 @@ def initial_dev_loss(budget: Budget, paths: StagePaths, language: str, init: str
     single EMB step, in a scratch directory), so it is the loss of the LAPT runs on the same masked dev lines."""
     from stages import ensure_replaced, ensure_source_mlm, lapt_arguments, recipe
 
-    from langadapt.lapt import ModelArguments
-
     cache = step0_path(paths, language, init)
     if cache.is_file():
         return json.loads(cache.read_text(encoding="utf-8"))["loss"]
@@ -53,11 +51,13 @@ def initial_dev_loss(budget: Budget, paths: StagePaths, language: str, init: str
         model_dir = ensure_replaced(budget, paths, language, init, source)
     paths.stage_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=paths.stage_root, prefix=".step0.") as scratch:
-        lapt_args, training_args = lapt_arguments(budget, language, "emb", Path(scratch) / "run", resume=False)
+        model_args, lapt_args, training_args = lapt_arguments(
+            budget, model_dir, language, "emb", Path(scratch) / "run", resume=False
+        )
         lapt_args.freeze_transformer_steps = 0
         training_args.max_steps = 1
         training_args.eval_on_start = True
-        recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
+        recipe("lapt").main(model_args, lapt_args, training_args)
         results = json.loads((Path(scratch) / "run" / LAPT_RESULTS_FILE).read_text(encoding="utf-8"))
     (step, loss), *_ = [(p["step"], p["loss"]) for p in results["dev_loss_curve"]]
     if step != 0:
@@ -150,9 +150,9 @@ def write_curves_report(
         f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/curves.py --budget "
         f"{budget.name}` (and after each LAPT stage of `run.py`) from {len(curves)} models' `lapt_results.json` "
         f"and `step0/` records under `{relative_to_repo(paths.stage_root)}`. Dev MLM loss (nats per masked token) "
-        f"on the same {budget.lapt_dev_draws} masked dev lines for every model of a language; step 0 is the model "
+        f"on the same {budget.setting('lapt', 'dev_draws')} masked dev lines for every model of a language; step 0 is the model "
         f"before LAPT (FULL and EMB start from the same one); FULL trains only the embeddings and head for the first "
-        f"{budget.freeze_steps} of {budget.lapt_steps} steps. The last column is the best dev loss recorded in the "
+        f"{budget.setting('lapt', 'freeze_transformer_steps')} of {budget.setting('lapt', 'max_steps')} steps. The last column is the best dev loss recorded in the "
         "unit JSONs of earlier runs of this budget (their stages may be gone).",
     ]
     for language in budget.languages:

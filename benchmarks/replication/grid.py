@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import field
 from pathlib import Path
+from typing import Any
+
+import legacy
+import settings
 
 from langadapt import ConfigError, LangadaptParser, write_json
+from langadapt.experiments.config import SweepConfigError
 from langadapt.layout import UNIT_RESULTS_FILE
+
+logger = logging.getLogger("langadapt.replication")
 
 HERE = Path(__file__).resolve().parent
 CONFIG_DIR = HERE / "configs"
@@ -30,14 +38,18 @@ NO_LAPT = "none"
 
 @dataclasses.dataclass
 class Budget:
-    """One compute budget (configs/<name>.yaml): the grid, the LAPT and the fine-tuning settings."""
+    """One compute budget (configs/<name>.yaml): the grid, the data, and each stage's recipe YAML and overrides.
+
+    The stage settings live in the recipes' own field names (``lapt_args: [max_steps=400, ...]``), resolved by the
+    recipe's parser (settings.py): the budget re-declares none of them."""
 
     name: str = field(metadata={"help": "Budget name; results go to results/<name>/."})
     stages_from: str | None = field(
         default=None,
         metadata={
             "help": "Another budget whose cached stages (tokenizer … LAPT) this one reuses: every field not given "
-            "is inherited from it, and only the fine-tuning (ft_*) and grid fields may differ from it."
+            "is inherited from it (its *_args lists are merged into the base's), and only finetune_config, "
+            "finetune_args and the grid may differ from it."
         },
     )
     # Grid
@@ -55,36 +67,18 @@ class Budget:
     lapt_dev: list[str] = field(default_factory=list, metadata={"help": "LAPT dev text per language."})
     ud_train: list[str] = field(default_factory=list, metadata={"help": "UD training treebank per language."})
     ud_test: list[str] = field(default_factory=list, metadata={"help": "UD test treebank per language."})
-    # Tokenizer and FOCUS
-    vocab_size: int = field(default=16384, metadata={"help": "Target vocabulary size ([TX]'s smallest)."})
-    tokenizer_sample_lines: int = field(default=100_000, metadata={"help": "Lines drawn to train SentencePiece."})
-    fasttext_threads: int = field(default=1, metadata={"help": "fastText threads (1 is deterministic)."})
-    random_distribution: str = field(
-        default="auto",
-        metadata={"help": "RANDOM rows (replace_vocab's --random_distribution; 'unit' = [ES]'s N(0, 1))."},
+    # Stage settings: a recipe YAML (None: the recipe's defaults), then field=value overrides in its field names
+    tokenizer_config: str | None = field(default=None, metadata={"help": "recipes/train_tokenizer.py YAML."})
+    tokenizer_args: list[str] = field(default_factory=list, metadata={"help": "train_tokenizer overrides, k=v."})
+    replace_config: str | None = field(default=None, metadata={"help": "recipes/replace_vocab.py YAML."})
+    replace_args: list[str] = field(
+        default_factory=list,
+        metadata={"help": "replace_vocab overrides, k=v (fasttext_threads: FOCUS's fastText too)."},
     )
-    # LAPT
-    lapt_steps: int = field(default=100_000, metadata={"help": "Optimizer steps (the same for every mode)."})
-    lapt_freeze_fraction: float = field(default=0.1, metadata={"help": "FULL: body frozen for this share of steps."})
-    lapt_batch_size: int = field(default=200, metadata={"help": "LAPT global batch (one process)."})
-    lapt_gradient_accumulation: int = field(default=1, metadata={"help": "LAPT gradient accumulation steps."})
-    lapt_max_seq_length: int = field(default=256, metadata={"help": "LAPT sequence length."})
-    lapt_learning_rate: float = field(default=1e-5, metadata={"help": "LAPT peak learning rate (linear decay)."})
-    lapt_max_grad_norm: float = field(default=0.5, metadata={"help": "LAPT gradient clipping."})
-    lapt_eval_steps: int = field(default=1000, metadata={"help": "Dev MLM loss (and best checkpoint) interval."})
-    lapt_dev_draws: int = field(default=2000, metadata={"help": "Dev lines for the MLM loss."})
-    lapt_seed: int = field(default=42, metadata={"help": "LAPT seed (one LAPT run per model; seeds are FT seeds)."})
-    # Fine-tuning (UD POS)
-    ft_epochs: int = field(default=64, metadata={"help": "Max fine-tuning epochs."})
-    ft_eval_every_epochs: int = field(default=2, metadata={"help": "Dev evaluation interval in epochs."})
-    ft_patience_epochs: int = field(default=8, metadata={"help": "Early-stopping patience in epochs."})
-    ft_learning_rate: float = field(default=5e-6, metadata={"help": "Fine-tuning learning rate (constant)."})
-    ft_batch_size: int = field(default=72, metadata={"help": "Fine-tuning batch size."})
-    ft_max_length: int = field(default=256, metadata={"help": "Fine-tuning window length in subwords."})
-    ft_dev_size: int = field(default=300, metadata={"help": "Dev sentences held out of train (no UD dev split)."})
-    ft_max_train_sentences: int = field(default=32768, metadata={"help": "Training cap ([ES]: 32,768)."})
-    ft_max_dev_sentences: int | None = field(default=None, metadata={"help": "Evaluate on N dev sentences."})
-    ft_max_test_sentences: int | None = field(default=None, metadata={"help": "Score only the first N test sents."})
+    lapt_config: str | None = field(default=None, metadata={"help": "recipes/lapt.py YAML."})
+    lapt_args: list[str] = field(default_factory=list, metadata={"help": "lapt overrides, k=v."})
+    finetune_config: str | None = field(default=None, metadata={"help": "recipes/finetune.py YAML."})
+    finetune_args: list[str] = field(default_factory=list, metadata={"help": "finetune overrides, k=v."})
     use_cpu: bool = field(default=False, metadata={"help": "Force CPU (LAPT and fine-tuning)."})
     num_threads: int | None = field(default=None, metadata={"help": "torch threads (None: torch's default)."})
 
@@ -96,23 +90,19 @@ class Budget:
                 return path
         raise KeyError(f"budget {self.name!r}: no {option} entry for language {language!r}")
 
-    @property
-    def freeze_steps(self) -> int:
-        return round(self.lapt_steps * self.lapt_freeze_fraction)
+    def setting(self, stage: str, name: str) -> Any:
+        """A resolved stage setting (``budget.setting("lapt", "max_steps")``): the budget's, else the recipe's
+        default."""
+        return settings.setting(self, stage, name)
 
 
 # Fields that choose which units run or how fast, not what a unit computes.
 GRID_FIELDS = {"languages", "init_methods", "lapt_modes", "baseline_modes", "seeds", "num_threads"}
-# Fields that only the fine-tuning stage reads: a budget with ``stages_from`` may differ from its base in these.
-FINETUNE_FIELDS = {f.name for f in dataclasses.fields(Budget) if f.name.startswith("ft_")}
 # Fields that name a budget rather than say what it computes.
 IDENTITY_FIELDS = {"name", "stages_from"}
-
-
-def stage_fields() -> list[str]:
-    """The fields the cached stages (tokenizer, fastText, replaced model, LAPT) depend on."""
-    excluded = GRID_FIELDS | FINETUNE_FIELDS | IDENTITY_FIELDS
-    return [f.name for f in dataclasses.fields(Budget) if f.name not in excluded]
+# The budget's own fields the cached stages depend on (besides the stage settings).
+DATA_FIELDS = ("source_model", "lapt_train", "lapt_dev", "ud_train", "ud_test", "use_cpu")
+OVERRIDE_LISTS = tuple(f"{stage}_args" for stage in settings.STAGES)
 
 
 def budget_path(name_or_path: str) -> Path:
@@ -120,61 +110,114 @@ def budget_path(name_or_path: str) -> Path:
     return CONFIG_DIR / f"{name_or_path}.yaml" if not path.suffix else path
 
 
-def _given_fields(path: Path, overrides: Sequence[str]) -> set[str]:
-    """The fields set in the YAML file or on the command line (``--field value`` or ``--field=value``)."""
-    from langadapt.configs import load_flat_yaml
-
-    flags = {o[2:].partition("=")[0] for o in overrides if o.startswith("--")}
-    return set(load_flat_yaml(path)) | flags
+def _command_line_fields(overrides: Sequence[str]) -> set[str]:
+    """The fields set on the command line (``--field value`` or ``--field=value``)."""
+    return {o[2:].partition("=")[0] for o in overrides if o.startswith("--")}
 
 
 def load_budget(name_or_path: str, overrides: Sequence[str] = ()) -> Budget:
-    """configs/<name>.yaml (or a path), with ``--field value`` overrides; unknown keys raise ConfigError.
+    """configs/<name>.yaml (or a path), with ``--field value`` overrides; unknown keys, in the YAML or in an
+    override list, raise ConfigError naming the file and the field. An ``--X_args k=v ...`` override changes
+    those fields of the YAML's ``X_args`` and keeps its others.
 
-    A budget with ``stages_from: <base>`` takes every field it does not set from the base budget; a stage field
-    (anything but ft_*, the grid and the name) set to another value than the base's raises ConfigError, since
-    the LAPT models it reuses were not made with it."""
+    A budget with ``stages_from: <base>`` takes every field it does not set from the base budget (its override
+    lists merged into the base's); a cached stage's setting, data or use_cpu different from the base's raises
+    ConfigError, since the stages it reuses were not made with it."""
+    from langadapt.configs import load_flat_yaml
+
     path = budget_path(name_or_path)
-    (budget,) = LangadaptParser(Budget).parse([str(path), *overrides])
-    if budget.stages_from is None:
-        return budget
-    if budget.stages_from == budget.name:
-        raise ConfigError(f"{path}: stages_from names the budget itself ({budget.name!r})")
-    base = load_budget(budget.stages_from)
-    given = _given_fields(path, overrides)
-    for name in (f.name for f in dataclasses.fields(Budget) if f.name not in IDENTITY_FIELDS):
-        if name not in given:
-            setattr(budget, name, getattr(base, name))
-    changed = [k for k in stage_fields() if getattr(budget, k) != getattr(base, k)]
-    if changed:
-        differences = "; ".join(f"{k}: {getattr(base, k)!r} there, {getattr(budget, k)!r} here" for k in changed)
-        raise ConfigError(
-            f"{path}: budget {budget.name!r} reuses the cached stages of {base.name!r} (stages_from) but changes "
-            f"settings they were made with ({differences}); only fine-tuning (ft_*) fields may differ. Drop "
-            "stages_from to build its own stages."
-        )
+    parser = LangadaptParser(Budget)
+    (budget,) = parser.parse([str(path), *overrides])
+    on_command_line = _command_line_fields(overrides)
+    if on_command_line & set(OVERRIDE_LISTS):
+        (from_file,) = parser.parse([str(path)])
+        for name in on_command_line & set(OVERRIDE_LISTS):
+            setattr(budget, name, _merged(getattr(from_file, name), getattr(budget, name), f"--{name}", path))
+    if budget.stages_from is not None:
+        if budget.stages_from == budget.name:
+            raise ConfigError(f"{path}: stages_from names the budget itself ({budget.name!r})")
+        base = load_budget(budget.stages_from)
+        given = set(load_flat_yaml(path)) | on_command_line
+        for name in (f.name for f in dataclasses.fields(Budget) if f.name not in IDENTITY_FIELDS):
+            if name not in given:
+                setattr(budget, name, getattr(base, name))
+            elif name in OVERRIDE_LISTS:
+                setattr(budget, name, _merged(getattr(base, name), getattr(budget, name), name, path))
+    records = _resolved_records(budget, path)
+    if budget.stages_from is not None:
+        changed = _differences(budget_record(base), records, "here", shared_only=True)
+        if changed:
+            raise ConfigError(
+                f"{path}: budget {budget.name!r} reuses the cached stages of {base.name!r} (stages_from) but changes "
+                f"settings they were made with ({'; '.join(changed)}); only finetune_config, finetune_args and the "
+                "grid may differ. Drop stages_from to build its own stages."
+            )
     return budget
 
 
-def check_work_dir_budget(budget: Budget, work_dir: Path) -> None:
-    """Record the budget in ``<work_dir>/budget.json`` on first use; later raise ConfigError if a run with other
-    settings (say ``--lapt_steps 800``) would reuse the stages cached there under the same name."""
-    defaults = {
-        f.name: f.default_factory() if callable(f.default_factory) else f.default for f in dataclasses.fields(budget)
-    }
-    current = {k: v for k, v in dataclasses.asdict(budget).items() if k not in GRID_FIELDS}
+def _merged(base: list[str], extra: list[str], what: str, path: Path) -> list[str]:
+    try:
+        return settings.merge_overrides(base, extra, what)
+    except SweepConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _resolved_records(budget: Budget, path: Path) -> dict[str, Any]:
+    """``budget_record``, with a bad override or recipe YAML reported against the budget file."""
+    try:
+        return budget_record(budget)
+    except (SweepConfigError, ConfigError) as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def budget_record(budget: Budget) -> dict[str, Any]:
+    """What a budget computes, JSON-friendly: its name, data, and each stage's resolved settings (``budget.json``;
+    the grid is left out: it chooses which units run, not what they compute)."""
+    record = {k: getattr(budget, k) for k in ("name", "stages_from", *DATA_FIELDS)}
+    return {**record, "stages": settings.stage_records(budget)}
+
+
+def _differences(saved: dict[str, Any], current: dict[str, Any], now: str, shared_only: bool = False) -> list[str]:
+    """``field: <saved> there, <current> <now>`` for each top-level field and each stage setting that differs;
+    ``shared_only``: only what the cached stages depend on (not the name nor fine-tuning)."""
+    top = DATA_FIELDS if shared_only else ("name", "stages_from", *DATA_FIELDS)
+    lines = [f"{k}: {saved.get(k)!r} there, {current.get(k)!r} {now}" for k in top if saved.get(k) != current.get(k)]
+    for stage in settings.CACHED_STAGES if shared_only else settings.STAGES:
+        old, new = saved.get("stages", {}).get(stage, {}), current["stages"][stage]
+        for key in sorted(set(old) | set(new)):
+            if old.get(key, MISSING_SETTING) != new.get(key, MISSING_SETTING):
+                there, here = (repr(d.get(key)) if key in d else "unset" for d in (old, new))
+                lines.append(f"{stage}_args {key}: {there} there, {here} {now}")
+    return lines
+
+
+MISSING_SETTING = object()
+
+
+def check_work_dir_budget(budget: Budget, work_dir: Path, create: bool = True) -> None:
+    """Record the budget's resolved settings in ``<work_dir>/budget.json`` on first use (``create``); later raise
+    ConfigError if a run with other settings (say ``--lapt_args max_steps=800``) would reuse the stages cached
+    there under the same name. A ``budget.json`` of the old format (the harness's own field names) is converted
+    once and rewritten in the new one when it holds the same settings (legacy.py)."""
+    current = budget_record(budget)
     path = work_dir / "budget.json"
     if not path.is_file():
-        write_json(path, current)
+        if create:
+            write_json(path, current)
         return
     saved = json.loads(path.read_text(encoding="utf-8"))
-    changed = [k for k in current if saved.get(k, defaults[k]) != current[k]]
+    if legacy.is_legacy_record(saved):
+        saved = budget_record(Budget(**legacy.budget_fields(saved)))
+        if saved == current:
+            write_json(path, current)  # atomic
+            logger.info("%s: converted to the budget.json format of stage settings", path)
+            return
+    changed = _differences(saved, current, "now")
     if changed:
-        differences = "; ".join(f"{k}: {saved.get(k, defaults[k])!r} there, {current[k]!r} now" for k in changed)
         raise ConfigError(
-            f"{path}: budget {budget.name!r} differs from the one its cached stages were made with ({differences}). "
-            "Give the changed budget its own --name (results and work directory follow it), or another --work_dir "
-            "and --results_dir."
+            f"{path}: budget {budget.name!r} differs from the one its cached stages were made with "
+            f"({'; '.join(changed)}). Give the changed budget its own --name (results and work directory follow "
+            "it), or another --work_dir and --results_dir."
         )
 
 

@@ -8,7 +8,8 @@ Usage (from the repository root):
     # a slice, a listing, a budget override, the table
     python benchmarks/replication/run.py --budget cpu --language myv --lapt_mode full --seeds 1
     python benchmarks/replication/run.py --budget cpu --list
-    python benchmarks/replication/run.py --budget cpu --lapt_steps 50     # any Budget field (grid.py)
+    python benchmarks/replication/run.py --budget cpu --lapt_args max_steps=50   # a stage setting (recipe field)
+    python benchmarks/replication/run.py --budget cpu --num_threads 1             # any Budget field (grid.py)
     python benchmarks/replication/run.py --budget cpu --report_only
     # the LAPT stages alone (their dev-loss curves: benchmarks/results/replication_<budget>_lapt_curves.md)
     python benchmarks/replication/run.py --budget cpu_long --language myv --lapt_only
@@ -55,7 +56,10 @@ logger = logging.getLogger("langadapt.replication")
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budget]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Other --options: Budget fields.")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Other --options: Budget fields (grid.py); --X_args k=v ... changes those fields of the budget's X_args.",
+    )
     parser.add_argument("--budget", default="cpu", help="configs/<name>.yaml or a YAML path (default: cpu).")
     parser.add_argument("--language", nargs="*", help="Only these languages.")
     parser.add_argument("--lapt_mode", nargs="*", help="Only these LAPT modes ('none' = off the shelf).")
@@ -147,6 +151,10 @@ def main(argv: list[str] | None = None) -> list[Unit]:
     units = enumerate_units(budget, args.language, args.lapt_mode, args.init, args.seeds)
     todo = pending_units(units, args.results_dir)
     if args.list:
+        # The cached stages must still be those of this budget (an old budget.json is converted); nothing is created.
+        check_work_dir_budget(budget, args.work_dir, create=False)
+        if args.shared_dir is not None:
+            check_work_dir_budget(args.base_budget, args.shared_dir, create=False)
         for unit in units:
             print(("todo " if unit in todo else "done ") + unit.name)
         print(f"{len(units) - len(todo)}/{len(units)} units done ({args.results_dir})")

@@ -2,7 +2,8 @@
 
 tokenizer (per language) → fastText (per language, FOCUS only) → replaced model (per language and init) →
 LAPT (per language, init and mode; the source vocabulary gets a fresh MLM head first) → fine-tuning (per seed).
-Stages call the recipes' ``main()`` so the harness runs exactly what a user would.
+Stages call the recipes' ``main()`` so the harness runs exactly what a user would, with the arguments the recipe's
+parser makes of the budget's stage settings (settings.py) and the values the harness sets (paths, init, mode).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from grid import NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, Unit
 from locks import exclusive
+from settings import stage_arguments
 
 from langadapt import atomic_directory, write_json
 from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
@@ -59,22 +61,24 @@ def resolve_source(budget: Budget) -> str:
     return budget.source_model
 
 
-def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: str) -> Path:
-    """A ``vocab_size`` SentencePiece unigram tokenizer trained on this language's LAPT text alone ([ES])."""
-    from langadapt.tokenization import TokenizerTrainingArguments
+def tokenizer_arguments(budget: Budget, language: str, source: str, output_dir: Path):
+    """The tokenizer recipe's (TokenizerTrainingArguments,) for one language of the budget."""
+    return stage_arguments(budget, "tokenizer").build(
+        {
+            "corpora": [f"{language}={budget.spec('lapt_train', language)}"],
+            "stats_corpora": [f"{language}={budget.spec('lapt_dev', language)}"],
+            "tokenizer_name_or_path": source,
+            "output_dir": str(output_dir),
+        }
+    )
 
+
+def ensure_tokenizer(budget: Budget, paths: StagePaths, language: str, source: str) -> Path:
+    """A SentencePiece tokenizer trained on this language's LAPT text alone ([ES])."""
     output = paths.tokenizer(language)
     if output in FAILED_TOKENIZERS:  # every init method of the language needs it: fail fast, do not retrain
         raise FAILED_TOKENIZERS[output]
-    args = TokenizerTrainingArguments(
-        corpora=[f"{language}={budget.spec('lapt_train', language)}"],
-        stats_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
-        tokenizer_name_or_path=source,
-        output_dir=str(output),
-        vocab_size=budget.vocab_size,
-        num_sample_lines=budget.tokenizer_sample_lines,
-        seed=42,
-    )
+    (args,) = tokenizer_arguments(budget, language, source, output)
     try:
         return build_once(output, Path.is_dir, lambda: recipe("train_tokenizer").main(args))
     except Exception as err:
@@ -93,7 +97,8 @@ def ensure_fasttext(budget: Budget, paths: StagePaths, language: str) -> Path:
     def build() -> None:
         tmp = output.with_name(output.name + PARTIAL)
         tokenizer = AutoTokenizer.from_pretrained(paths.tokenizer(language))
-        train_fasttext([budget.spec("lapt_train", language)], tokenizer, tmp, threads=budget.fasttext_threads)
+        threads = budget.setting("replace", "fasttext_threads")  # the replace stage's, which FOCUS then uses
+        train_fasttext([budget.spec("lapt_train", language)], tokenizer, tmp, threads=threads)
         os.replace(tmp, output)
 
     return build_once(output, Path.is_file, build)
@@ -113,64 +118,50 @@ def ensure_source_mlm(paths: StagePaths, source: str) -> Path:
     return build_once(paths.source_mlm(), Path.is_dir, build)
 
 
+def replace_arguments(budget: Budget, init: str, source: str, tokenizer: Path, fasttext: Path | None, output: Path):
+    """The vocabulary replacement recipe's (VocabReplacementArguments, InitOptions) for one init method."""
+    return stage_arguments(budget, "replace").build(
+        {
+            "model_name_or_path": source,
+            "target_tokenizer": str(tokenizer),
+            "output_dir": str(output),
+            "init_spec": init,
+            "fasttext_model": None if fasttext is None else str(fasttext),
+        }
+    )
+
+
 def ensure_replaced(budget: Budget, paths: StagePaths, language: str, init: str, source: str) -> Path:
     """The source with this language's tokenizer and embeddings re-initialised by ``init``."""
-    from langadapt.vocab import InitOptions, VocabReplacementArguments
-
     output = paths.replaced(language, init)
 
     def build() -> None:
         tokenizer = ensure_tokenizer(budget, paths, language, source)
-        fasttext = str(ensure_fasttext(budget, paths, language)) if "focus" in init.split("+") else None
-        args = VocabReplacementArguments(
-            model_name_or_path=source, target_tokenizer=str(tokenizer), output_dir=str(output)
-        )
-        options = InitOptions(
-            init_spec=init,
-            seed=42,
-            random_distribution=budget.random_distribution,
-            fasttext_model=fasttext,
-            fasttext_threads=budget.fasttext_threads,
-        )
-        recipe("replace_vocab").main(args, options)
+        fasttext = ensure_fasttext(budget, paths, language) if "focus" in init.split("+") else None
+        recipe("replace_vocab").main(*replace_arguments(budget, init, source, tokenizer, fasttext, output))
 
     return build_once(output, Path.is_dir, build)
 
 
-def lapt_arguments(budget: Budget, language: str, mode: str, output_dir: Path, resume: bool):
-    """The LAPT recipe's (LaptArguments, LaptTrainingArguments) for one model of the budget."""
-    from langadapt.lapt import LaptArguments, LaptTrainingArguments
-
-    lapt_args = LaptArguments(
-        train_corpora=[f"{language}={budget.spec('lapt_train', language)}"],
-        dev_corpora=[f"{language}={budget.spec('lapt_dev', language)}"],
-        dev_draws=budget.lapt_dev_draws,
-        max_seq_length=budget.lapt_max_seq_length,
-        lapt_mode=mode,
-        freeze_transformer_steps=budget.freeze_steps,
-        resume=resume,
-        overwrite=not resume,
+def lapt_arguments(budget: Budget, model_dir: str | Path, language: str, mode: str, output_dir: Path, resume: bool):
+    """The LAPT recipe's (ModelArguments, LaptArguments, LaptTrainingArguments) for one model of the budget."""
+    return stage_arguments(budget, "lapt").build(
+        {
+            "model_name_or_path": str(model_dir),
+            "train_corpora": [f"{language}={budget.spec('lapt_train', language)}"],
+            "dev_corpora": [f"{language}={budget.spec('lapt_dev', language)}"],
+            "lapt_mode": mode,
+            "resume": resume,
+            "overwrite": not resume,
+            "output_dir": str(output_dir),
+            # The dev loss of the LAPT input too (step 0 of the loss-vs-step table); dev masking is fixed per draw,
+            # so this evaluation leaves the training run unchanged. Not again on resume: step 0 is in the log.
+            "eval_on_start": not resume,
+            "use_cpu": budget.use_cpu,
+            "disable_tqdm": True,
+            "report_to": "none",
+        }
     )
-    training_args = LaptTrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=budget.lapt_steps,
-        per_device_train_batch_size=budget.lapt_batch_size,
-        per_device_eval_batch_size=budget.lapt_batch_size,
-        gradient_accumulation_steps=budget.lapt_gradient_accumulation,
-        learning_rate=budget.lapt_learning_rate,
-        max_grad_norm=budget.lapt_max_grad_norm,
-        eval_steps=budget.lapt_eval_steps,
-        # The dev loss of the LAPT input too (step 0 of the loss-vs-step table); dev masking is fixed per draw,
-        # so this evaluation leaves the training run unchanged. Not again on resume: step 0 is in the log.
-        eval_on_start=not resume,
-        save_steps=budget.lapt_eval_steps,
-        logging_steps=max(1, budget.lapt_eval_steps // 4),
-        seed=budget.lapt_seed,
-        use_cpu=budget.use_cpu,
-        disable_tqdm=True,
-        report_to="none",
-    )
-    return lapt_args, training_args
 
 
 def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mode: str, source: str) -> Path:
@@ -178,7 +169,7 @@ def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mod
     ``lapt_results.json`` (the recipe's last write) is there. After a kill it resumes from the last complete
     checkpoint (ending where an uninterrupted run ends), starts over if none is complete, and only tidies up if
     the run had finished."""
-    from langadapt.lapt import ModelArguments, find_resume_checkpoint
+    from langadapt.lapt import find_resume_checkpoint
 
     output = paths.lapt(language, init, mode)
 
@@ -192,8 +183,7 @@ def ensure_lapt(budget: Budget, paths: StagePaths, language: str, init: str, mod
         else:
             model_dir = ensure_replaced(budget, paths, language, init, source)
         resume = find_resume_checkpoint(partial) is not None  # a checkpoint cut short by the kill does not count
-        lapt_args, training_args = lapt_arguments(budget, language, mode, partial, resume)
-        recipe("lapt").main(ModelArguments(model_name_or_path=str(model_dir)), lapt_args, training_args)
+        recipe("lapt").main(*lapt_arguments(budget, model_dir, language, mode, partial, resume))
         finish_lapt(partial, output)
 
     return build_once(output, lambda path: (path / LAPT_RESULTS_FILE).is_file(), build)
@@ -238,40 +228,35 @@ def ensure_model(budget: Budget, paths: StagePaths, unit: Unit, source: str) -> 
     return str(lapt_dir / "best"), lapt_dir
 
 
+def finetune_arguments(budget: Budget, unit: Unit, model_path: str, label: str, output_dir: Path):
+    """The fine-tuning recipe's (EvalDataArguments, EvalModelArguments, FinetuneArguments) for one unit: UD POS in
+    the full regime (``dev_size`` training sentences held out as dev), the unit's seed."""
+    return stage_arguments(budget, "finetune").build(
+        {
+            "task": "pos",
+            "regime": "full",
+            "train_data": [f"{unit.language}={budget.spec('ud_train', unit.language)}"],
+            "test_data": [f"{unit.language}={budget.spec('ud_test', unit.language)}"],
+            "seeds": [unit.seed],
+            "model_name_or_path": model_path,
+            "model_label": label,
+            "output_dir": str(output_dir),
+            "use_cpu": budget.use_cpu,
+            "disable_tqdm": True,
+            "report_to": "none",
+        }
+    )
+
+
 def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, source: str) -> dict[str, Any]:
     """Build (or reuse) the unit's model, fine-tune and test it for the unit's seed, write its results JSON."""
-    from langadapt.evaluation import EvalDataArguments, EvalModelArguments, FinetuneArguments, unit_dir
+    from langadapt.evaluation import unit_dir
 
     start = time.time()
     model_path, lapt_dir = ensure_model(budget, paths, unit, source)
     prepared = time.time()
     label = f"{unit.language}__{unit.mode}__{unit.init}"
-    data_args = EvalDataArguments(
-        task="pos",
-        train_data=[f"{unit.language}={budget.spec('ud_train', unit.language)}"],
-        test_data=[f"{unit.language}={budget.spec('ud_test', unit.language)}"],
-        regime="full",
-        dev_size=budget.ft_dev_size,
-        max_train_sentences=budget.ft_max_train_sentences,
-        max_dev_sentences=budget.ft_max_dev_sentences,
-        max_test_sentences=budget.ft_max_test_sentences,
-        max_length=budget.ft_max_length,
-        seeds=[unit.seed],
-    )
-    model_args = EvalModelArguments(model_name_or_path=model_path, model_label=label)
-    training_args = FinetuneArguments(
-        output_dir=str(paths.finetune()),
-        learning_rate=budget.ft_learning_rate,
-        per_device_train_batch_size=budget.ft_batch_size,
-        per_device_eval_batch_size=budget.ft_batch_size,
-        num_train_epochs=budget.ft_epochs,
-        eval_every_epochs=budget.ft_eval_every_epochs,
-        patience_epochs=budget.ft_patience_epochs,
-        use_cpu=budget.use_cpu,
-        disable_tqdm=True,
-        report_to="none",
-    )
-    recipe("finetune").main(data_args, model_args, training_args)
+    recipe("finetune").main(*finetune_arguments(budget, unit, model_path, label, paths.finetune()))
     result_file = unit_dir(paths.finetune(), label, "pos", "full", unit.language, unit.seed) / UNIT_RESULTS_FILE
     record = json.loads(result_file.read_text(encoding="utf-8"))
     record.update(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,17 +122,20 @@ def write_report(
         results, title=f"UD POS accuracy (full regime, 300 train sentences as dev), budget {budget.name}"
     )
     agreement = rank_agreement(table)
+    tokenizer, lapt, finetune = (partial(budget.setting, stage) for stage in ("tokenizer", "lapt", "finetune"))
     lines = [
         f"# Replication of [ES] Table 1 in miniature — budget `{budget.name}`",
         "",
         f"Generated {datetime.date.today().isoformat()} by `python benchmarks/replication/run.py "
         f"{budget_args or '--budget ' + budget.name} --report_only` from {len(results)} unit results in "
         f"`{relative_to_repo(results_dir)}`.",
-        f"Source multilingual-e5-small; {budget.vocab_size}-token per-language unigram vocabularies; LAPT "
-        f"{budget.lapt_steps} steps × batch {budget.lapt_batch_size * budget.lapt_gradient_accumulation} × "
-        f"{budget.lapt_max_seq_length} tokens (FULL: body frozen for {budget.freeze_steps} steps), lr "
-        f"{budget.lapt_learning_rate}; fine-tuning up to {budget.ft_epochs} epochs, lr {budget.ft_learning_rate}, "
-        f"batch {budget.ft_batch_size}; random rows: `{budget.random_distribution}`. Cells: mean ± std over fine-tuning seeds (×100); `seeds` counts them.",
+        f"Source multilingual-e5-small; {tokenizer('vocab_size')}-token per-language unigram vocabularies; LAPT "
+        f"{lapt('max_steps')} steps × batch {lapt('per_device_train_batch_size') * lapt('gradient_accumulation_steps')}"
+        f" × {lapt('max_seq_length')} tokens (FULL: body frozen for {lapt('freeze_transformer_steps')} steps), lr "
+        f"{lapt('learning_rate')}; fine-tuning up to {finetune('num_train_epochs'):g} epochs, lr "
+        f"{finetune('learning_rate')}, batch {finetune('per_device_train_batch_size')}; random rows: "
+        f"`{budget.setting('replace', 'random_distribution')}`. Cells: mean ± std over fine-tuning seeds (×100); "
+        "`seeds` counts them.",
         "",
         table.to_markdown(),
     ]

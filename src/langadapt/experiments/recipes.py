@@ -96,9 +96,18 @@ UNRECORDED = {"output_dir", "overwrite", "resume", "logging_dir", "report_to", "
 class StageArguments:
     """One stage's fixed settings (YAML + overrides, coerced and checked) and how to build its arguments."""
 
-    def __init__(self, config: SweepConfig, stage: str, recipes_dir: Path = DEFAULT_RECIPES_DIR):
+    def __init__(
+        self,
+        config: SweepConfig,
+        stage: str,
+        recipes_dir: Path = DEFAULT_RECIPES_DIR,
+        controlled: dict[str, str] | None = None,
+    ):
+        """``controlled``: the fields the caller sets itself (field → why) instead of the sweep's (``STAGES``); the
+        replication harness (benchmarks/replication) reads its budgets' stage settings through this class."""
         self.stage = stage
-        self.recipe_name, config_field, args_field, self.controlled = STAGES[stage]
+        self.recipe_name, config_field, args_field, sweep_controlled = STAGES[stage]
+        self.controlled = sweep_controlled if controlled is None else controlled
         self.recipe = load_recipe(self.recipe_name, recipes_dir)
         parser: LangadaptParser = self.recipe.make_parser()
         self.parser = parser
