@@ -23,6 +23,8 @@ SECTIONS = [
     ("Evaluation: compact vocabulary in fine-tuning", "eval_compact_vocab.md"),
     ("Evaluation: multilingual-e5-small without LAPT", "eval_e5_baseline.md"),
     ("Evaluation: multilingual-e5-small on SIB-200 topic classification", "sib_e5.md"),
+    ("Evaluation: pseudo-perplexity on Erzya, 250k vs 16k vocabulary after the same LAPT", "pppl_sweep.md"),
+    ("Family sweep on CPU ([TX] in miniature): grid, regression, figures", "sweep_cpu.md"),
     ("Replication of [ES] Table 1 in miniature: reading", "replication_table.md"),
     ("Replication, `cpu` budget: table", "replication_cpu.md"),
     ("Replication, `cpu_long` budget: table", "replication_cpu_long.md"),
