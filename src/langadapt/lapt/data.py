@@ -82,11 +82,10 @@ class MLMExampleMaker:
         encoded = self.tokenizer(
             list(lines), truncation=True, max_length=self.max_seq_length, return_special_tokens_mask=True
         )
-        input_ids, special_masks = encoded["input_ids"], encoded["special_tokens_mask"]
-        lengths = [len(ids) for ids in input_ids]
+        lengths = [len(ids) for ids in encoded["input_ids"]]
         total = sum(lengths)
-        ids = np.fromiter(itertools.chain.from_iterable(input_ids), dtype=np.int64, count=total)
-        special = np.fromiter(itertools.chain.from_iterable(special_masks), dtype=bool, count=total)
+        ids = np.fromiter(itertools.chain.from_iterable(encoded["input_ids"]), dtype=np.int64, count=total)
+        special = np.fromiter(itertools.chain.from_iterable(encoded["special_tokens_mask"]), dtype=bool, count=total)
         chosen_draw, action, random_tokens = np.empty(total), np.empty(total), np.empty(total, dtype=np.int64)
         start = 0
         for n, draw_index in zip(lengths, draw_indices):
