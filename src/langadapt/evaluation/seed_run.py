@@ -152,6 +152,7 @@ def write_unit_results(
         "epochs_run": training.epochs_run,
         "steps": training.steps,
         "train_loss": training.train_loss,
+        "resumed_from_step": training.resumed_from_step,
         "wall_time_s": wall_time_s,
         "embedding_rows_trained": None if encoded.compact is None else len(encoded.compact.used_ids),
         "encoding": {

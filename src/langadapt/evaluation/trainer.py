@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,25 +58,30 @@ def build_trainer(
 ) -> WordTaskTrainer:
     """A Trainer on the encoded ``train``/``dev`` items that evaluates every ``--eval_every_epochs`` epochs on the
     task's dev metric, stops after the patience (``--patience_epochs`` or the task's), and restores the best dev
-    checkpoint at the end. Epochs: ``--num_train_epochs`` or the task's. ``work_dir`` (its checkpoints) starts
-    empty; TensorBoard events go to ``tensorboard_dir``, which outlives it."""
+    checkpoint at the end. Epochs: ``--num_train_epochs`` or the task's. Checkpoints go to ``work_dir``
+    (`resume.prepare_work_dir` readies it): with ``--resume_interrupted`` one at every evaluation with the optimizer
+    and RNG states (the best and the latest kept), else only the best model. TensorBoard events go to
+    ``tensorboard_dir``, which outlives it."""
     steps_per_epoch = math.ceil(len(train) / global_batch_size(training_args))
     epochs = training_args.num_train_epochs or task.max_epochs
     total_steps = math.ceil(epochs * steps_per_epoch)
     eval_steps = max(1, min(training_args.eval_every_epochs * steps_per_epoch, total_steps))
     patience = training_args.patience_epochs or task.patience_epochs
-    shutil.rmtree(work_dir, ignore_errors=True)  # checkpoints of an interrupted run: start the unit afresh
+    if training_args.resume_interrupted:  # every evaluation, all state: a killed run continues from the last one
+        checkpointing = {"save_strategy": "steps", "save_steps": eval_steps, "save_only_model": False,
+                         "restore_callback_states_from_checkpoint": True}  # fmt: skip
+    else:
+        checkpointing = {"save_strategy": "best", "save_only_model": True}
     args = _trainer_arguments(
         training_args,
         output_dir=str(work_dir),
         num_train_epochs=epochs,
         eval_strategy="steps",
         eval_steps=eval_steps,
-        save_strategy="best",
+        **checkpointing,
         load_best_model_at_end=True,
         metric_for_best_model=task.metric,
         greater_is_better=True,
-        save_only_model=True,
         remove_unused_columns=False,
         seed=seed,
         data_seed=seed,
@@ -111,13 +115,15 @@ class TrainingSummary:
     best_dev: dict  # {"metric", "value", "step"} of the restored checkpoint
     epochs_run: float
     steps: int
-    train_loss: float
+    train_loss: float  # mean over the steps this process trained: from ``resumed_from_step`` on
+    resumed_from_step: int | None = None  # the checkpoint a killed run continued from (None: one uninterrupted run)
 
 
-def train_to_best(trainer: Trainer, *, metric: str) -> TrainingSummary:
-    """Train; the Trainer restores the best dev checkpoint at the end. Dev scoring is then switched off: the
-    predictions that follow are scored by the caller against their own sentences."""
-    train_output = trainer.train()
+def train_to_best(trainer: Trainer, *, metric: str, resume_from_checkpoint: str | None = None) -> TrainingSummary:
+    """Train (continuing from ``resume_from_checkpoint`` if given); the Trainer restores the best dev checkpoint at
+    the end. Dev scoring is then switched off: the predictions that follow are scored by the caller against their
+    own sentences."""
+    train_output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     best_checkpoint = trainer.state.best_model_checkpoint
     best_step = int(best_checkpoint.rsplit("-", 1)[-1]) if best_checkpoint else None
     trainer.compute_metrics = None
@@ -126,6 +132,7 @@ def train_to_best(trainer: Trainer, *, metric: str) -> TrainingSummary:
         epochs_run=trainer.state.epoch,
         steps=trainer.state.global_step,
         train_loss=train_output.training_loss,
+        resumed_from_step=int(resume_from_checkpoint.rsplit("-", 1)[-1]) if resume_from_checkpoint else None,
     )
 
 
