@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from langadapt import ConfigError
@@ -817,6 +818,13 @@ def test_lapt_curves_table_has_a_column_per_step_and_the_gaps_to_random(tmp_path
     assert "emb / ident" not in text  # a step 0 alone is shown once, in the first LAPT mode
     assert text.index("full / random") < text.index("full / ident") < text.index("full / script")
     assert text.index("full / mean") < text.index("emb / script")
+    # the figure beside the table: the runs with a curve (not ident's lone step 0), and their gaps to FULL random
+    assert "![LAPT dev loss against the step, myv](curves_myv.png)" in text
+    assert (tmp_path / "curves_myv.png").read_bytes().startswith(b"\x89PNG")
+    plotted = pd.read_csv(tmp_path / "curves_myv.csv")
+    assert sorted(set(plotted["model"])) == ["emb / script", "full / random", "full / script"]
+    script = plotted[plotted["model"] == "full / script"].set_index("step")["minus_full_random"]
+    assert script.to_dict() == pytest.approx({0: -0.3, 100: 0.2, 200: -0.25})
     empty = grid.StagePaths(tmp_path / "empty")
     assert curves.write_curves_report(empty, budget, tmp_path / "none.md", tmp_path / "nothing") is None
 
@@ -881,3 +889,23 @@ def test_lapt_only_builds_each_model_once_in_order_and_goes_on_after_a_failure(t
     assert not (tmp_path / "res").exists()  # nothing fine-tuned
     table = (tmp_path / "replication_cpu_long_lapt_curves.md").read_text(encoding="utf-8")
     assert "| full / random | 9.000 | 7.000 | 100 |" in table and "full / ident" not in table
+
+
+def test_lapt_only_leaves_a_stage_another_process_builds_for_last(tmp_path, monkeypatch):
+    from locks import exclusive
+
+    built = []
+
+    def fake_ensure_model(budget, paths, unit, source):
+        built.append(unit.init)
+        return "model", paths.lapt(*unit.model_key)
+
+    monkeypatch.setattr(run, "ensure_model", fake_ensure_model)
+    monkeypatch.setattr(run, "resolve_source", lambda budget: "source")
+    work = tmp_path / "work"
+    argv = ["--budget", "cpu_long", "--work_dir", str(work), "--results_dir", str(tmp_path / "res"), "--lapt_only",
+            "--report_output", str(tmp_path / "r.md"), "--language", "myv", "--lapt_mode", "full",
+            "--init", "random", "ident", "script"]  # fmt: skip
+    with exclusive(grid.StagePaths(work).lapt("myv", "random", "full")):  # "another process" building random
+        run.main(argv)
+    assert built == ["ident", "script", "random"]

@@ -4,7 +4,8 @@ fine-tuning (does a heuristic start, and stay, below RANDOM?).
 Read from each cached LAPT stage's ``lapt_results.json`` (``dev_loss_curve``; step 0 is the LAPT input, evaluated
 before the first update). Step 0 can also be measured without a LAPT run (``initial_dev_loss``, cached under
 ``<work_dir>/step0/``), and the unit JSONs of earlier runs give each model's best dev loss. The table goes to
-``benchmarks/results/replication_<budget>_lapt_curves.md``:
+``benchmarks/results/replication_<budget>_lapt_curves.md``, with a figure per language beside it
+(``…_lapt_curves_<language>.png`` and the plotted numbers as ``.csv``):
 
     python benchmarks/replication/curves.py --budget cpu_long --language myv     # step 0 of every init, table
 """
@@ -25,7 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grid import HERE, NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, enumerate_units  # noqa: E402
 from tables import relative_to_repo, row_order  # noqa: E402
 
+import pandas as pd  # noqa: E402
+
 from langadapt import atomic_file, write_json  # noqa: E402
+from langadapt.analysis.figures import FigureOutput, new_figure, save_figure  # noqa: E402
 from langadapt.layout import LAPT_RESULTS_FILE
 
 logger = logging.getLogger("langadapt.replication")
@@ -135,6 +139,38 @@ def curves_table(
     return lines
 
 
+def curves_figure(curves: dict[ModelKey, dict[str, Any]], language: str) -> FigureOutput | None:
+    """Two panels for ``language``: each LAPT run's dev loss against the step (FULL solid, EMB dashed; runs with at
+    least two evaluations), and its difference from FULL RANDOM at every step both have (below 0: below RANDOM).
+    None without a curve to draw."""
+    mine = {f"{mode} / {init}": curve["losses"] for (lang, init, mode), curve in curves.items() if lang == language}
+    drawn = sorted((row for row, losses in mine.items() if len(losses) >= 2), key=row_order)
+    if not drawn:
+        return None
+    random_losses = mine.get("full / random", {})
+    figure = new_figure(width=10.5, height=4.4)
+    loss_ax, gap_ax = figure.subplots(1, 2)
+    rows = []
+    for k, row in enumerate(drawn):
+        steps = sorted(mine[row])
+        style = {"color": f"C{k % 10}", "marker": "os^D"[k % 4], "markersize": 4,
+                 "linestyle": "--" if row.startswith("emb") else "-"}  # fmt: skip
+        loss_ax.plot(steps, [mine[row][s] for s in steps], label=row, **style)
+        common = [s for s in steps if s in random_losses]
+        if row != "full / random" and common:
+            gap_ax.plot(common, [mine[row][s] - random_losses[s] for s in common], **style)
+        rows += [{"model": row, "step": s, "dev_loss": mine[row][s],
+                  "minus_full_random": mine[row][s] - random_losses[s] if s in random_losses else None}
+                 for s in steps]  # fmt: skip
+    loss_ax.set(xlabel="LAPT step", ylabel="dev MLM loss (nats per masked token)", title=f"{language}: dev loss")
+    gap_ax.axhline(0.0, color="black", linewidth=0.8)
+    gap_ax.set(xlabel="LAPT step", ylabel="dev loss minus FULL random's", title="below 0: below RANDOM")
+    for ax in (loss_ax, gap_ax):
+        ax.grid(alpha=0.3)
+    figure.legend(loc="outside right upper", fontsize="small")
+    return FigureOutput(f"lapt_curves_{language}", figure, pd.DataFrame(rows))
+
+
 def write_curves_report(
     paths: StagePaths, budget: Budget, output: str | Path, results_dir: str | Path | None = None
 ) -> Path | None:
@@ -159,6 +195,11 @@ def write_curves_report(
         rows = curves_table(curves, language, reference)
         if rows:
             lines += ["", f"### {language}", "", *rows]
+        figure = curves_figure(curves, language)
+        if figure is not None:  # PNG + the plotted numbers as CSV, beside the table
+            stem = Path(output).with_name(f"{Path(output).stem}_{language}")
+            save_figure(figure, stem)
+            lines += ["", f"![LAPT dev loss against the step, {language}]({stem.name}.png) (data: `{stem.name}.csv`)"]
     with atomic_file(output) as out:
         out.write("\n".join(lines) + "\n")
     return Path(output)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The issue-13 diagnosis queue (BENCHMARKS.md, "Replication"): one process, one thread, every step resumable.
 # Kill it at any time and start it again with the same command; finished units and stages are skipped and an
-# interrupted LAPT run resumes from its last checkpoint (an interrupted fine-tuning unit restarts).
+# interrupted LAPT run resumes from its last checkpoint, an interrupted fine-tuning unit from its last dev
+# evaluation. Two copies can run side by side (one per core): each skips the units the other holds.
 #   OMP_NUM_THREADS=1 nohup bash benchmarks/replication/issue13_queue.sh >> runs/replication/issue13.log 2>&1 &
 set -u
 cd "$(dirname "$0")/../.."
@@ -12,17 +13,17 @@ step() { echo "### $(date -u +%FT%TZ) $*"; "$@" || echo "### step failed (rc $?)
 
 # LAPT text (the same as every earlier cpu_long run)
 [ -f runs/uralic/data/myv/train.txt ] || step "$PY" recipes/prepare_data.py recipes/configs/uralic/prepare_data.yaml
-# 1. the LAPT stages the fine-tuning rows need, SCRIPT among them (loss-vs-step table); FOCUS's comes in step 2
-step $RUN --budget cpu_long --lapt_mode full --init random script script+posn+ident --lapt_only
-# 2. [ES]'s fine-tuning, seed 1: off the shelf, FULL random and script+posn+ident, then FULL focus (its LAPT first)
-#    (each unit ≈ 832 steps of 72 sentences: hours on one loaded core; an interrupted unit restarts)
+# 1. the LAPT stages the first fine-tuning rows need
+step $RUN --budget cpu_long --lapt_mode full --init random script+posn+ident --lapt_only
+# 2. [ES]'s fine-tuning, seed 1: off the shelf and FULL random (each unit 832 steps of 72 sentences at most:
+#    ≈ 1 h 45 min on a free core; a killed unit continues from its last dev evaluation)
 step $RUN --budget cpu_long_esft --lapt_mode none --seeds 1
-step $RUN --budget cpu_long_esft --lapt_mode full --init random script+posn+ident --seeds 1
-step $RUN --budget cpu_long_esft --lapt_mode full --init focus --seeds 1
-# 3. the other FULL LAPT stages (loss-vs-step table)
-step $RUN --budget cpu_long --lapt_mode full --init script+posn ident mean --lapt_only
-# 4. the EMB LAPT stages (loss curves; the EMB rows' seeds 2–3 reuse them)
+step $RUN --budget cpu_long_esft --lapt_mode full --init random --seeds 1
+# 3. every other LAPT stage, FULL then EMB, for the loss-vs-step table (5–10 min each; the EMB rows' seeds reuse them)
+step $RUN --budget cpu_long --lapt_mode full --init script script+posn ident focus mean --lapt_only
 step $RUN --budget cpu_long --lapt_mode emb --lapt_only
+# 4. [ES]'s fine-tuning, seed 1, of FULL script+posn+ident and FOCUS
+step $RUN --budget cpu_long_esft --lapt_mode full --init script+posn+ident focus --seeds 1
 # 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1
 step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
 # 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning, then [ES]

@@ -98,6 +98,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budge
     return args, budget
 
 
+def held_elsewhere(output: Path) -> bool:
+    """Whether another process holds ``output``'s stage lock right now."""
+    try:
+        with exclusive(output, wait=False):
+            return False
+    except LockHeld:
+        return True
+
+
 def build_lapt_stages(
     budget: Budget, paths: StagePaths, units: list[Unit], source: str, curves_output: Path, results_dir: Path
 ):
@@ -107,7 +116,9 @@ def build_lapt_stages(
     for unit in units:
         if unit.mode != NO_LAPT:
             first_unit.setdefault(unit.model_key, unit)
-    models = list(first_unit.values())
+    # A stage another harness process is building goes last: this one builds the free ones meanwhile, then waits
+    # for (and reuses) the held ones instead of idling at the first.
+    models = sorted(first_unit.values(), key=lambda unit: held_elsewhere(paths.lapt(*unit.model_key)))
     logger.info("budget %s: LAPT stages of %d models under %s", budget.name, len(models), paths.stage_root)
     for n, unit in enumerate(models, start=1):
         started = time.time()
