@@ -23,10 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import pandas as pd  # noqa: E402
 from grid import HERE, NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, enumerate_units  # noqa: E402
 from tables import relative_to_repo, row_order  # noqa: E402
-
-import pandas as pd  # noqa: E402
 
 from langadapt import atomic_file, write_json  # noqa: E402
 from langadapt.analysis.figures import FigureOutput, new_figure, save_figure  # noqa: E402
