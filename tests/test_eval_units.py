@@ -361,8 +361,12 @@ def _check_resumed_run_matches(model_dir, ud, tmp_path, monkeypatch):
     resumed = json.loads(resumed_path.read_text())
 
     assert resumed["resumed_from_step"] == 9 and expected["resumed_from_step"] is None
-    for key in ("metrics", "best_dev", "steps", "epochs_run"):
+    for key in ("metrics", "best_dev", "steps", "epochs_run", "dev_curve"):
         assert resumed[key] == expected[key], key
+    # the dev metric of every evaluation (one per epoch here), the part before the interruption included
+    assert [point["step"] for point in resumed["dev_curve"]] == [3, 6, 9, 12, 15, 18]
+    best = max(resumed["dev_curve"], key=lambda point: point["value"])
+    assert (best["step"], best["value"]) == (resumed["best_dev"]["step"], resumed["best_dev"]["value"])
     whole_state, resumed_state = _trained_state(tmp_path / "whole", model_dir), _trained_state(out, model_dir)
     assert whole_state.keys() == resumed_state.keys()
     assert all(torch.equal(whole_state[name], resumed_state[name]) for name in whole_state)

@@ -149,6 +149,7 @@ def write_unit_results(
         "n_test": len(scored.sentences),
         "dev_from_train": splits.dev_from_train,
         "best_dev": training.best_dev,
+        "dev_curve": training.dev_curve,
         "epochs_run": training.epochs_run,
         "steps": training.steps,
         "train_loss": training.train_loss,

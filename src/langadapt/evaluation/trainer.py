@@ -117,6 +117,7 @@ class TrainingSummary:
     steps: int
     train_loss: float  # mean over the steps this process trained: from ``resumed_from_step`` on
     resumed_from_step: int | None = None  # the checkpoint a killed run continued from (None: one uninterrupted run)
+    dev_curve: list[dict] = dataclasses.field(default_factory=list)  # {"step", "epoch", "value"} per dev evaluation
 
 
 def train_to_best(trainer: Trainer, *, metric: str, resume_from_checkpoint: str | None = None) -> TrainingSummary:
@@ -127,12 +128,16 @@ def train_to_best(trainer: Trainer, *, metric: str, resume_from_checkpoint: str 
     best_checkpoint = trainer.state.best_model_checkpoint
     best_step = int(best_checkpoint.rsplit("-", 1)[-1]) if best_checkpoint else None
     trainer.compute_metrics = None
+    key = f"eval_{metric}"  # the log history is restored with a resumed run's checkpoint: the whole run's curve
+    dev_curve = [{"step": entry["step"], "epoch": entry["epoch"], "value": entry[key]}
+                 for entry in trainer.state.log_history if key in entry]  # fmt: skip
     return TrainingSummary(
         best_dev={"metric": metric, "value": trainer.state.best_metric, "step": best_step},
         epochs_run=trainer.state.epoch,
         steps=trainer.state.global_step,
         train_loss=train_output.training_loss,
         resumed_from_step=int(resume_from_checkpoint.rsplit("-", 1)[-1]) if resume_from_checkpoint else None,
+        dev_curve=dev_curve,
     )
 
 
