@@ -471,6 +471,11 @@ def test_table_rows_follow_the_paper_with_compute_columns():
     assert table.extra["LAPT wall"]["full / random"] == "2.0 min"
     assert table.extra["[ES] myv"]["full / script+posn+ident"] == "79.0"
     assert table.cells["full / random", "myv"].mean == pytest.approx(41.0)
+    assert table.extra["FT epochs: best / run"]["full / random"] == ""  # no training record: left empty
+    records[0].update(best_dev={"step": 260}, epochs_run=40.0, steps=520)  # 13 steps per epoch: best at epoch 20
+    records[1].update(best_dev={"step": 416}, epochs_run=64.0, steps=832)  # best at 32 of 64
+    table = tables.build_replication_table(records)
+    assert table.extra["FT epochs: best / run"]["full / random"] == "26 / 52"
     tau, n = tables.rank_agreement(table)
     assert n == 5 and tau == pytest.approx(1.0)  # same order as [ES]: 56.3 / 53.3 / 71.5 / 79.0 / 48.6 → ours
     assert "| full / random | myv 2 |" in table.to_markdown()

@@ -73,6 +73,15 @@ def finetune_wall_column(records: list[dict[str, Any]]) -> str:
     return f"{_mean([r['wall_time_s'] for r in records]) / 60:.1f} min"
 
 
+def epochs_column(records: list[dict[str, Any]]) -> str:
+    """Mean epoch of the best dev checkpoint / mean epochs trained (a best epoch at the end: still improving)."""
+    trained = [r for r in records if (r.get("best_dev") or {}).get("step") and r.get("steps") and r.get("epochs_run")]
+    if not trained:
+        return ""
+    best = _mean([r["best_dev"]["step"] * r["epochs_run"] / r["steps"] for r in trained])
+    return f"{best:.0f} / {_mean([r['epochs_run'] for r in trained]):.0f}"
+
+
 def build_replication_table(results: list[dict[str, Any]], title: str = ""):
     table = build_table(
         results,
@@ -83,6 +92,7 @@ def build_replication_table(results: list[dict[str, Any]], title: str = ""):
             "LAPT FLOPs": flops_column,
             "LAPT wall": lapt_wall_column,
             "FT wall / seed": finetune_wall_column,
+            "FT epochs: best / run": epochs_column,
             "[ES] myv": lambda records: "",  # filled below from the row name
         },
         title=title,
