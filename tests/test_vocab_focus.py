@@ -1,5 +1,7 @@
 """FOCUS and its fastText model: overlap copies, convex sparsemax combinations, the same weights for the bias."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import AutoTokenizer
@@ -56,12 +58,24 @@ def test_ident_takes_precedence_over_focus(setup):
     assert counts["ident"] > 100 and counts.get("focus_copy", 0) < counts["ident"]
 
 
+def _train_fasttext(text: Path):
+    """A tiny fastText model. fastText 0.9.2 now and then stops such a run with "Encountered NaN" (seen once in
+    ~600 runs on a loaded machine, not reproduced alone; facebookresearch/fastText#1278): the run is retried."""
+    for attempt in range(3):
+        try:
+            return fasttext.train_unsupervised(str(text), model="cbow", dim=8, epoch=1, minCount=1, thread=1)
+        except RuntimeError as err:
+            if "NaN" not in str(err) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_fasttext_of_another_tokenizer_is_refused(setup, tmp_path, tiny_corpus_dir):
     model, source_tokenizer, target_tokenizer, _ = setup
     other = tmp_path / "words.bin"
     text = tmp_path / "plain.txt"
     text.write_text((tiny_corpus_dir / "myv.txt").read_text(encoding="utf-8").replace(" ", " XX "), encoding="utf-8")
-    fasttext.train_unsupervised(str(text), model="cbow", dim=8, epoch=1, minCount=1, thread=1).save_model(str(other))
+    _train_fasttext(text).save_model(str(other))
     with pytest.raises(FastTextMismatchError, match="tokenized with the target tokenizer"):
         replace_vocabulary(model, source_tokenizer, target_tokenizer, InitOptions("focus", fasttext_model=str(other)))
 
