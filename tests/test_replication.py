@@ -914,3 +914,21 @@ def test_lapt_only_leaves_a_stage_another_process_builds_for_last(tmp_path, monk
     with exclusive(grid.StagePaths(work).lapt("myv", "random", "full")):  # "another process" building random
         run.main(argv)
     assert built == ["ident", "script", "random"]
+
+
+def test_lapt_noise_table_lists_each_run_and_the_spread_of_the_last_step(tmp_path):
+    import lapt_noise
+
+    budget = grid.load_budget("cpu_long")
+    paths = grid.StagePaths(tmp_path / "work")
+    write_lapt_results(paths.lapt("myv", "script", "full"), [(0, 11.0), (400, 7.46)])  # the budget's own stage
+    for seed, packed, last in [(1, True, 7.50), (42, False, 7.40)]:
+        write_lapt_results(lapt_noise.run_dir(paths, "myv", "script", "full", seed, packed), [(0, 11.0), (400, last)])
+    write_lapt_results(paths.lapt("myv", "random", "full"), [(0, 9.8), (400, 7.52)])  # no variant: not listed
+    output = lapt_noise.write_noise_report(paths, budget, tmp_path / "noise.md", "cmd")
+    text = output.read_text(encoding="utf-8")
+    assert "| full / script | stage | 11.000 | 7.460 |" in text
+    assert "| full / script | seed1 | 11.000 | 7.500 |" in text
+    assert "| full / script | seed42-unpacked | 11.000 | 7.400 |" in text
+    assert "spread 0.100, std 0.050 over 3 runs" in text and "full / random" not in text
+    assert lapt_noise.write_noise_report(grid.StagePaths(tmp_path / "none"), budget, tmp_path / "x.md", "c") is None
