@@ -6,6 +6,7 @@ demoted one level). Each results file states its own command, machine, date and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,7 @@ SECTIONS = [
     ("Replication, `cpu_long` budget: table", "replication_cpu_long.md"),
     ("Replication, `cpu_long` with [ES]'s N(0, 1) random rows: table", "replication_cpu_long_unit.md"),
     ("Replication, `cpu_long`: LAPT dev loss against the step", "replication_cpu_long_lapt_curves.md"),
+    ("Replication, `cpu_long`: LAPT dev loss across reruns of one stage", "replication_cpu_long_lapt_noise.md"),
     (
         "Replication, `cpu_long_esft` ([ES]'s fine-tuning on `cpu_long`'s LAPT models): table",
         "replication_cpu_long_esft.md",
@@ -50,6 +52,15 @@ within one run (paired) are reliable.
 """
 
 
+# A Markdown link or image with a relative target: relative to benchmarks/results/ in the section's own file.
+RELATIVE_LINK = re.compile(r"(!?\[[^\]]*\]\()(?![a-z]+:|/|#)([^)\s]+)\)")
+
+
+def rebase_links(markdown: str) -> str:
+    """Point the section's relative links at benchmarks/results/, where they resolve from the repository root."""
+    return RELATIVE_LINK.sub(lambda m: f"{m.group(1)}benchmarks/results/{m.group(2)})", markdown)
+
+
 def demote(markdown: str) -> str:
     return "\n".join("#" + line if line.startswith("#") else line for line in markdown.splitlines())
 
@@ -59,7 +70,7 @@ def main() -> None:
     present = [(title, name) for title, name in SECTIONS if (ROOT / "benchmarks" / "results" / name).is_file()]
     parts += [f"- [{title}](benchmarks/results/{name})" for title, name in present]
     for title, name in present:
-        text = (ROOT / "benchmarks" / "results" / name).read_text(encoding="utf-8").strip()
+        text = rebase_links((ROOT / "benchmarks" / "results" / name).read_text(encoding="utf-8").strip())
         body = demote(text).split("\n", 1)  # replace the file's own title with the section title
         parts.append(f"\n## {title}\n\n" + (body[1].strip() if body[0].startswith("##") else demote(text)))
     (ROOT / "BENCHMARKS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
