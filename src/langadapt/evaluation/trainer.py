@@ -13,6 +13,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
 from ..configs import global_batch_size
+from ..lapt.resume import checkpoint_step
 from ..logging_utils import set_tensorboard_dir
 from .args import FinetuneArguments
 from .datasets import WordDataset
@@ -126,7 +127,7 @@ def train_to_best(trainer: Trainer, *, metric: str, resume_from_checkpoint: str 
     own sentences."""
     train_output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     best_checkpoint = trainer.state.best_model_checkpoint
-    best_step = int(best_checkpoint.rsplit("-", 1)[-1]) if best_checkpoint else None
+    best_step = checkpoint_step(Path(best_checkpoint)) if best_checkpoint else None
     trainer.compute_metrics = None
     key = f"eval_{metric}"  # the log history is restored with a resumed run's checkpoint: the whole run's curve
     dev_curve = [{"step": entry["step"], "epoch": entry["epoch"], "value": entry[key]}
@@ -136,7 +137,7 @@ def train_to_best(trainer: Trainer, *, metric: str, resume_from_checkpoint: str 
         epochs_run=trainer.state.epoch,
         steps=trainer.state.global_step,
         train_loss=train_output.training_loss,
-        resumed_from_step=int(resume_from_checkpoint.rsplit("-", 1)[-1]) if resume_from_checkpoint else None,
+        resumed_from_step=checkpoint_step(Path(resume_from_checkpoint)) if resume_from_checkpoint else None,
         dev_curve=dev_curve,
     )
 
