@@ -112,7 +112,8 @@ def write_noise_report(paths: StagePaths, budget: Budget, output: Path, command:
         "",
         f"Generated {datetime.date.today().isoformat()} by `{command}` from the runs under "
         f"`{relative_to_repo(paths.root / 'lapt_noise')}` and the budget's own LAPT stages (`stage`: training seed "
-        "42, packed rows). Every run of a model starts from the same replaced model and trains on the same lines with "
+        f"{budget.setting('lapt', 'seed')}, {'packed rows' if budget.setting('lapt', 'packing') else 'one line per row'}"
+        "). Every run of a model starts from the same replaced model and trains on the same lines with "
         "the same masks; `seedN` changes only the training seed (the dropout draws), `-unpacked` lays the lines out "
         "one per row (same loss and gradients per step up to dropout and float rounding). Dev MLM loss in nats per "
         f"masked token on the same {budget.setting('lapt', 'dev_draws')} masked dev lines.",
@@ -129,7 +130,9 @@ def main(argv: list[str] | None = None) -> Path | None:
     from langadapt import setup_logging
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train_seeds", type=int, nargs="+", default=[], help="Training seeds to run (not 42).")
+    parser.add_argument(
+        "--train_seeds", type=int, nargs="+", default=[], help="Training seeds to run (not the budget's own)."
+    )
     parser.add_argument("--unpacked", action="store_true", help="Also the stage's seed, one line per row.")
     parser.add_argument("--table_only", action="store_true", help="Only rewrite the table (run nothing).")
     own, rest = parser.parse_known_args(argv)
@@ -137,7 +140,9 @@ def main(argv: list[str] | None = None) -> Path | None:
     setup_logging("INFO")
     paths = StagePaths(args.work_dir, args.shared_dir)
     modes = [mode for mode in (args.lapt_mode or ["full"]) if mode != "none"]
-    variants = [(seed, True) for seed in own.train_seeds] + ([(42, False)] if own.unpacked else [])
+    # Other seeds keep the stage's row layout (only the seed changes); --unpacked reruns the stage's seed one line per row.
+    stage_seed, stage_packed = budget.setting("lapt", "seed"), budget.setting("lapt", "packing")
+    variants = [(seed, stage_packed) for seed in own.train_seeds] + ([(stage_seed, False)] if own.unpacked else [])
     if not own.table_only:
         for language in args.language or budget.languages:
             for init in [init for init in args.init or budget.init_methods if init != SOURCE_VOCAB]:
