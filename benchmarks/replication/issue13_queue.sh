@@ -24,15 +24,15 @@ step $RUN --budget cpu_long --lapt_mode full --init script script+posn ident foc
 step $RUN --budget cpu_long --lapt_mode emb --lapt_only
 # 4. [ES]'s fine-tuning, seed 1, of FULL script+posn+ident and FOCUS
 step $RUN --budget cpu_long_esft --lapt_mode full --init script+posn+ident focus --seeds 1
-# 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1 (disagreement 2), then
-#    [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN (disagreement 1)
+# 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1 (disagreement 2)
 step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
-step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn --seeds 1
-# 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning, then [ES]
-#    fine-tuning seeds 2–3 of the rows above
+# 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning (≈ 13 min each),
+#    then North Sami, the same rows (off the shelf and FULL first, then EMB). These come before the optional
+#    [ES]-fine-tuning rows below because the table needs them.
 step $RUN --budget cpu_long --lapt_mode emb
+step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
+# 7. [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN (disagreement 1), then seeds 2–3 of the [ES]-fine-tuning rows
+step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn --seeds 1
 step $RUN --budget cpu_long_esft --lapt_mode none full --init source random script script+posn script+posn+ident focus \
     --seeds 2 3
-# 7. North Sami: the same rows with cpu_long's fine-tuning (off the shelf and FULL first, then EMB)
-step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
 echo "### $(date -u +%FT%TZ) queue finished"
