@@ -69,6 +69,15 @@ def initial_dev_loss(budget: Budget, paths: StagePaths, language: str, init: str
     return loss
 
 
+def read_lapt_curve(lapt_dir: Path) -> tuple[dict[int, float], int] | None:
+    """({step: dev loss}, best step) of a finished LAPT run, None while its ``lapt_results.json`` is missing."""
+    results_file = lapt_dir / LAPT_RESULTS_FILE
+    if not results_file.is_file():
+        return None
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    return {point["step"]: point["loss"] for point in results["dev_loss_curve"]}, results["best_step"]
+
+
 def collect_curves(paths: StagePaths, budget: Budget) -> dict[ModelKey, dict[str, Any]]:
     """(language, init, mode) → {"losses": {step: dev loss}, "best_step"} of every model of the budget's grid
     with a finished LAPT stage, and of the first LAPT mode's models whose step 0 alone is known."""
@@ -76,12 +85,7 @@ def collect_curves(paths: StagePaths, budget: Budget) -> dict[ModelKey, dict[str
     for unit in enumerate_units(budget, seeds=budget.seeds[:1]):
         if unit.mode == NO_LAPT:
             continue
-        losses, best_step = {}, None
-        results_file = paths.lapt(*unit.model_key) / LAPT_RESULTS_FILE
-        if results_file.is_file():
-            results = json.loads(results_file.read_text(encoding="utf-8"))
-            losses = {point["step"]: point["loss"] for point in results["dev_loss_curve"]}
-            best_step = results["best_step"]
+        losses, best_step = read_lapt_curve(paths.lapt(*unit.model_key)) or ({}, None)
         step0 = step0_path(paths, unit.language, unit.init)
         if 0 not in losses and step0.is_file() and (losses or unit.mode == budget.lapt_modes[0]):
             losses[0] = json.loads(step0.read_text(encoding="utf-8"))["loss"]
@@ -190,6 +194,12 @@ def write_curves_report(
         f"{budget.setting('lapt', 'freeze_transformer_steps')} of {budget.setting('lapt', 'max_steps')} steps. The last column is the best dev loss recorded in the "
         "unit JSONs of earlier runs of this budget (their stages may be gone).",
     ]
+    if any(init == SOURCE_VOCAB for _, init, _ in curves):
+        lines[-1] += (
+            " The full-vocabulary rows (`source`) cut the same dev lines into the source tokenizer's pieces, not the "
+            "new vocabulary's: their loss is per masked piece of another segmentation, so their losses and gaps are "
+            "comparable with each other's and not with the replaced-vocabulary rows."
+        )
     for language in budget.languages:
         rows = curves_table(curves, language, reference)
         if rows:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import logging
 import statistics
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from curves import read_lapt_curve  # noqa: E402
 from grid import HERE, SOURCE_VOCAB, Budget, StagePaths  # noqa: E402
 from tables import relative_to_repo, row_order  # noqa: E402
 
@@ -54,14 +54,6 @@ def run_variant(budget: Budget, paths: StagePaths, language: str, init: str, mod
     return output
 
 
-def _curve(directory: Path) -> dict[int, float] | None:
-    path = directory / LAPT_RESULTS_FILE
-    if not path.is_file():
-        return None
-    results = json.loads(path.read_text(encoding="utf-8"))
-    return {point["step"]: point["loss"] for point in results["dev_loss_curve"]}
-
-
 def collect_runs(paths: StagePaths, language: str) -> dict[str, dict[str, dict[int, float]]]:
     """``"mode / init"`` → {run label → {step: dev loss}}: the budget's own stage (label ``stage``, its training
     seed and packing as configured) and every finished variant under ``lapt_noise/``."""
@@ -69,14 +61,14 @@ def collect_runs(paths: StagePaths, language: str) -> dict[str, dict[str, dict[i
     noise_root = paths.root / "lapt_noise" / language
     for directory in sorted(noise_root.glob("*/*/seed*")) if noise_root.is_dir() else []:
         init, mode = directory.parent.parent.name, directory.parent.name
-        curve = _curve(directory)
-        if curve:
-            runs.setdefault(f"{mode} / {init}", {})[directory.name] = curve
+        finished = read_lapt_curve(directory)
+        if finished:
+            runs.setdefault(f"{mode} / {init}", {})[directory.name] = finished[0]
     for row in list(runs):
         mode, init = row.split(" / ")
-        stage = _curve(paths.lapt(language, init, mode))
+        stage = read_lapt_curve(paths.lapt(language, init, mode))
         if stage:
-            runs[row] = {"stage": stage, **runs[row]}
+            runs[row] = {"stage": stage[0], **runs[row]}
     return runs
 
 

@@ -24,6 +24,7 @@ from locks import exclusive
 from settings import stage_arguments
 
 from langadapt import atomic_directory, write_json
+from langadapt.experiments.runner import lapt_summary
 from langadapt.layout import LAPT_RESULTS_FILE, UNIT_RESULTS_FILE
 
 logger = logging.getLogger("langadapt.replication")
@@ -197,26 +198,6 @@ def finish_lapt(partial: Path, output: Path) -> None:
     if output.exists():  # a stale directory without lapt_results.json (should not happen): replace it
         shutil.rmtree(output)
     os.replace(partial, output)
-
-
-def lapt_summary(lapt_dir: Path | None) -> dict[str, Any] | None:
-    """The compute and quality figures of a LAPT run that go into each unit's results JSON."""
-    if lapt_dir is None:
-        return None
-    results = json.loads((lapt_dir / LAPT_RESULTS_FILE).read_text(encoding="utf-8"))
-    return {
-        "dir": str(lapt_dir),
-        "steps": results["steps"],
-        "global_batch_size": results["global_batch_size"],
-        "vocab_size": results["vocab_size"],
-        "trainable_parameters": results["trainable_parameters"],
-        "flops": results["flops"]["total"],
-        "wall_time_s": results["wall_time_s"],
-        "best_dev_loss": results["best_dev_loss"],
-        "best_step": results["best_step"],
-        "dev_loss_curve": results["dev_loss_curve"],
-        "nonfinite_events": len(results["nonfinite_events"]),
-    }
 
 
 def ensure_model(budget: Budget, paths: StagePaths, unit: Unit, source: str) -> tuple[str, Path | None]:
