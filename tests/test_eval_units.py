@@ -18,7 +18,15 @@ from safetensors.torch import load_file
 from transformers import XLMRobertaForMaskedLM
 
 from langadapt import ConfigError
-from langadapt.evaluation import FinetuneArguments, build_table, collect_results, default_model_label, load_encoder
+from langadapt.evaluation import (
+    FinetuneArguments,
+    build_table,
+    collect_results,
+    default_model_label,
+    interrupted_progress,
+    load_encoder,
+    seed_work_dir,
+)
 from langadapt.evaluation.conllu import Sentence
 from langadapt.evaluation.datasets import max_window_length
 from langadapt.evaluation.labels import ResultsCollisionError, finished_unit
@@ -356,9 +364,16 @@ def _check_resumed_run_matches(model_dir, ud, tmp_path, monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             finetune.main(*_args(_resumable_argv(model_dir, out, ud)))
     work_dir = out / default_model_label(str(model_dir)) / "pos" / "full" / "xx" / "seed1.work"
+    assert seed_work_dir(out, default_model_label(str(model_dir)), "pos", "full", "xx", 1) == work_dir
     assert (work_dir / "checkpoint-9" / "optimizer.pt").is_file()  # full state, not only the model
+    progress = interrupted_progress(work_dir)  # what a listing of the unfinished run shows
+    assert {key: progress[key] for key in ("step", "max_steps", "epoch", "num_train_epochs")} == {
+        "step": 9, "max_steps": 18, "epoch": 3.0, "num_train_epochs": 6
+    }  # fmt: skip
     (resumed_path,) = finetune.main(*_args(_resumable_argv(model_dir, out, ud)))
     resumed = json.loads(resumed_path.read_text())
+    assert progress["best_metric"] == max(point["value"] for point in resumed["dev_curve"][:3])
+    assert interrupted_progress(work_dir) is None  # finished: the checkpoints are gone
 
     assert resumed["resumed_from_step"] == 9 and expected["resumed_from_step"] is None
     for key in ("metrics", "best_dev", "steps", "epochs_run", "dev_curve"):

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from langadapt import ConfigError, LangadaptParser
+from langadapt.evaluation import seed_work_dir
 from langadapt.experiments import Sweep, SweepConfig, SweepRunArguments
 from langadapt.experiments.cache import StaleStageError, build_once
 from langadapt.experiments.catalog import DataCatalog, DatasetNotFound
@@ -278,8 +279,19 @@ def test_a_unit_claimed_by_another_process_is_skipped(tmp_path, monkeypatch):
         return [{"language": "x", "metric": "accuracy", "metrics": {"accuracy": 1.0}}]
 
     monkeypatch.setattr(sweep, "run_unit", fake_run_unit)
-    claimed = sweep.units[1]
+    claimed, interrupted = sweep.units[1], sweep.units[0]
+    # a checkpoint of an interrupted fine-tuning run of units[0]: the listing says how far it got
+    finetune_dir = sweep.stages.work.finetune(config.name)
+    work_dir = seed_work_dir(finetune_dir, interrupted.model.label, interrupted.task, interrupted.regime,
+                             interrupted.test_languages[0], interrupted.seed)  # fmt: skip
+    (work_dir / "checkpoint-30").mkdir(parents=True)
+    (work_dir / "checkpoint-30" / "model.safetensors").write_bytes(b"")
+    state = {"global_step": 30, "max_steps": 60, "epoch": 5.0, "num_train_epochs": 10, "best_metric": 0.25}
+    (work_dir / "checkpoint-30" / "trainer_state.json").write_text(json.dumps(state))
     with exclusive(claimed.claim_path(sweep.results_dir), wait=False):  # held as another process would
+        lines = sweep.list_units()
+        assert lines[0] == f"todo    {interrupted.name}  (checkpoint at epoch 5 of 10, step 30 of 60; best dev 0.2500)"
+        assert lines[1] == f"running {claimed.name}"
         assert sweep.run() == [claimed]
     assert claimed.name not in ran and len(ran) == len(sweep.units) - 1
     assert sweep.run() == [] and ran[-1] == claimed.name
@@ -427,7 +439,9 @@ def test_tiny_sweep_runs_resumes_one_deleted_unit_and_reports(tmp_path, tiny_cor
     deleted.unlink()
     recipe.main(config, SweepRunArguments(**{**vars(run_args), "list_units": True}))
     listing = capsys.readouterr().out
-    assert listing.count("todo ") == 1 and f"todo {sweep.units[2].name}" in listing and "7/8 units done" in listing
+    assert (
+        listing.count("todo ") == 1 and f"todo    {sweep.units[2].name}\n" in listing and "7/8 units done" in listing
+    )
     assert recipe.main(config, run_args) == []
     assert deleted.is_file() and all(p.stat().st_mtime_ns == t for p, t in stamps.items())
     assert all(p.stat().st_mtime_ns == t for p, t in lapt_stamps.items())

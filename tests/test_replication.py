@@ -443,7 +443,34 @@ def test_finished_units_are_skipped(tmp_path, capsys):
     todo = run.main([*argv, "--list"])
     assert todo == units[4:]
     out = capsys.readouterr().out
-    assert "done myv/none/source/seed1" in out and "todo myv/full/random/seed1" in out and "4/27 units done" in out
+    assert "done    myv/none/source/seed1\n" in out and "todo    myv/full/random/seed1\n" in out
+    assert "4/27 units done" in out
+
+
+def _fake_checkpoint(work_dir: Path, step: int, epoch: float, best: float) -> None:
+    checkpoint = work_dir / f"checkpoint-{step}"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "model.safetensors").write_bytes(b"")
+    state = {"global_step": step, "max_steps": 832, "epoch": epoch, "num_train_epochs": 64, "best_metric": best}
+    (checkpoint / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
+
+
+def test_the_listing_shows_running_units_and_how_far_an_interrupted_one_got(tmp_path, capsys):
+    argv = ["--budget", "cpu", "--results_dir", str(tmp_path / "res"), "--work_dir", str(tmp_path / "work")]
+    argv += ["--language", "myv", "--lapt_mode", "full", "--init", "random", "--seeds", "1", "2", "--list"]
+    paths = grid.StagePaths(tmp_path / "work")
+    first, second = grid.enumerate_units(grid.load_budget("cpu"), ["myv"], ["full"], ["random"], [1, 2])
+    _fake_checkpoint(stages.finetune_work_dir(paths, first), 624, 48.0, 0.5943)
+    (stages.finetune_work_dir(paths, first) / "checkpoint-637").mkdir()  # cut short by a kill: not counted
+    with locks.exclusive(paths.unit_claim(second)):  # as the process running it holds it
+        assert locks.is_held(paths.unit_claim(second)) and not locks.is_held(paths.unit_claim(first))
+        run.main(argv)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        "todo    myv/full/random/seed1  (checkpoint at epoch 48 of 64, step 624 of 832; best dev 0.5943)",
+        "running myv/full/random/seed2",
+    ]
+    assert not locks.lock_path(paths.unit_claim(first)).exists()  # asking created no lock file
 
 
 def fake_record(language, mode, init, seed, accuracy, lapt_dir=None):
@@ -505,12 +532,14 @@ def test_a_lock_excludes_other_holders_and_dies_with_its_process(tmp_path):
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "held"
+        assert locks.is_held(stage)
         with pytest.raises(locks.LockHeld, match="is being worked on by another process"):
             with locks.exclusive(stage, wait=False):
                 pass
     finally:
         holder.kill()
         holder.wait()
+    assert not locks.is_held(stage)
     with locks.exclusive(stage, wait=False):  # a killed holder leaves no stale lock
         pass
 

@@ -47,10 +47,11 @@ from grid import (  # noqa: E402
     pending_units,
 )
 from locks import LockHeld, exclusive  # noqa: E402
-from stages import REPO, ensure_model, resolve_source, run_unit  # noqa: E402
+from stages import REPO, ensure_model, finetune_work_dir, resolve_source, run_unit  # noqa: E402
 from tables import write_report  # noqa: E402
 
 from langadapt import ConfigError, setup_logging  # noqa: E402
+from langadapt.experiments.runner import unit_status_line  # noqa: E402
 
 logger = logging.getLogger("langadapt.replication")
 
@@ -72,7 +73,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budge
         help="With stages_from: the base budget's work directory (default: beside --work_dir, under its name).",
     )
     parser.add_argument("--report_output", help="Table (default benchmarks/results/replication_<budget>.md).")
-    parser.add_argument("--list", action="store_true", help="List the units (pending or done) and exit.")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="List the units (done / todo / running; an interrupted one's last checkpoint) and exit.",
+    )
     parser.add_argument("--report_only", action="store_true", help="Only rewrite the table.")
     parser.add_argument("--max_units", type=int, help="Stop after this many units (e.g. to time one).")
     parser.add_argument(
@@ -156,6 +161,13 @@ class Eta:
         return lapt + mean(self.finetune) * len(units)
 
 
+def unit_status(paths: StagePaths, unit: Unit, pending: bool) -> str:
+    """``--list``'s line for a unit: done, todo or running, and how far an unfinished one got (`unit_status_line`)."""
+    return unit_status_line(
+        unit.name, done=not pending, claim=paths.unit_claim(unit), work_dir=finetune_work_dir(paths, unit)
+    )
+
+
 def main(argv: list[str] | None = None) -> list[Unit]:
     args, budget = parse_args(argv)
     setup_logging("INFO")
@@ -166,8 +178,9 @@ def main(argv: list[str] | None = None) -> list[Unit]:
         check_work_dir_budget(budget, args.work_dir, create=False)
         if args.shared_dir is not None:
             check_work_dir_budget(args.base_budget, args.shared_dir, create=False)
+        paths = StagePaths(args.work_dir, args.shared_dir)
         for unit in units:
-            print(("todo " if unit in todo else "done ") + unit.name)
+            print(unit_status(paths, unit, unit in todo))
         print(f"{len(units) - len(todo)}/{len(units)} units done ({args.results_dir})")
         return todo
     if args.report_only:

@@ -229,6 +229,18 @@ def finetune_arguments(budget: Budget, unit: Unit, model_path: str, label: str, 
     )
 
 
+def unit_label(unit: Unit) -> str:
+    """The fine-tuning recipe's model label of the unit's model (its folder under ``finetune/``)."""
+    return f"{unit.language}__{unit.mode}__{unit.init}"
+
+
+def finetune_work_dir(paths: StagePaths, unit: Unit) -> Path:
+    """Where the unit's fine-tuning keeps its checkpoints while it runs (and after a kill, to continue from)."""
+    from langadapt.evaluation import seed_work_dir
+
+    return seed_work_dir(paths.finetune(), unit_label(unit), "pos", "full", unit.language, unit.seed)
+
+
 def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, source: str) -> dict[str, Any]:
     """Build (or reuse) the unit's model, fine-tune and test it for the unit's seed, write its results JSON."""
     from langadapt.evaluation import unit_dir
@@ -236,7 +248,7 @@ def run_unit(budget: Budget, paths: StagePaths, unit: Unit, results_dir: Path, s
     start = time.time()
     model_path, lapt_dir = ensure_model(budget, paths, unit, source)
     prepared = time.time()
-    label = f"{unit.language}__{unit.mode}__{unit.init}"
+    label = unit_label(unit)
     recipe("finetune").main(*finetune_arguments(budget, unit, model_path, label, paths.finetune()))
     result_file = unit_dir(paths.finetune(), label, "pos", "full", unit.language, unit.seed) / UNIT_RESULTS_FILE
     record = json.loads(result_file.read_text(encoding="utf-8"))

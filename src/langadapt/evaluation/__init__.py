@@ -14,12 +14,12 @@ from .madx import save_task_adapter, setup_madx, use_language_adapter_for
 from .metrics import metric_path
 from .pppl_runner import PPPLArguments, run_pseudo_perplexity
 from .report import build_table, collect_results, tables_by_task
-from .resume import prepare_work_dir, run_fingerprint
+from .resume import interrupted_progress, prepare_work_dir, run_fingerprint
 from .seed_run import compact_splits, encode_splits, score_test_set, write_unit_results
 from .task_data import load_task_data, seed_splits
 from .tasks import TASKS, TaggingTask, TaskOptions, WordTask, get_task
 from .trainer import build_trainer, train_to_best
-from .units import plan_seeds, unit_dir
+from .units import plan_seeds, seed_work_dir, unit_dir
 
 __all__ = [
     "EvalDataArguments",
@@ -40,6 +40,7 @@ __all__ = [
     "compact_splits",
     "run_fingerprint",
     "prepare_work_dir",
+    "interrupted_progress",
     "build_trainer",
     "train_to_best",
     "score_test_set",
@@ -55,6 +56,7 @@ __all__ = [
     "build_table",
     "tables_by_task",
     "unit_dir",
+    "seed_work_dir",
     "metric_path",
     "read_conllu",
     "encode_sentences",

@@ -57,6 +57,24 @@ def _prepare(work_dir: Path, fingerprint: dict, resume: bool) -> None:
         write_json(work_dir / FINETUNE_RUN_FILE, fingerprint)
 
 
+def interrupted_progress(work_dir: str | Path) -> dict[str, Any] | None:
+    """How far an interrupted seed got: its last complete checkpoint's step and epoch (of ``max_steps`` and
+    ``num_train_epochs``) and the best dev metric so far; None when ``work_dir`` has no complete checkpoint (the
+    seed has not reached its first evaluation, or has finished and its work directory is gone)."""
+    checkpoint = find_resume_checkpoint(work_dir)
+    if checkpoint is None:
+        return None
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    return {
+        "checkpoint": str(checkpoint),
+        "step": state["global_step"],
+        "max_steps": state.get("max_steps"),
+        "epoch": state.get("epoch"),
+        "num_train_epochs": state.get("num_train_epochs"),
+        "best_metric": state.get("best_metric"),
+    }
+
+
 def prepare_work_dir(work_dir: str | Path, fingerprint: dict, training_args) -> str | None:
     """The checkpoint a seed's run resumes from, or None after emptying ``work_dir`` for a fresh run. Resumes only
     with ``training_args.resume_interrupted`` and a stored fingerprint equal to ``fingerprint``; the main process
@@ -73,4 +91,4 @@ def prepare_work_dir(work_dir: str | Path, fingerprint: dict, training_args) -> 
     return None if checkpoint is None else str(checkpoint)
 
 
-__all__ = ["prepare_work_dir", "run_fingerprint"]
+__all__ = ["interrupted_progress", "prepare_work_dir", "run_fingerprint"]

@@ -22,6 +22,15 @@ def unit_dir(output_dir: str | Path, label: str, task: str, regime: str, languag
     return Path(output_dir) / label / task / regime / language / f"seed{seed}"
 
 
+def seed_work_dir(output_dir: str | Path, label: str, task: str, regime: str, language: str, seed: int) -> Path:
+    """The checkpoints of a seed's training run whose first test language is ``language`` (`SeedUnits.work_dir`)."""
+    return _work_dir(unit_dir(output_dir, label, task, regime, language, seed).parent, seed)
+
+
+def _work_dir(beside: Path, seed: int) -> Path:
+    return beside / f"seed{seed}.work"
+
+
 @dataclasses.dataclass
 class SeedUnits:
     """One seed's units: every test language's directory, the languages still to run, and whether the seed's model
@@ -51,7 +60,7 @@ class SeedUnits:
 
     @property
     def work_dir(self) -> Path:
-        return self._beside / f"seed{self.seed}.work"
+        return _work_dir(self._beside, self.seed)
 
     @property
     def model_dir(self) -> Path:

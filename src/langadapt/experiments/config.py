@@ -421,7 +421,10 @@ class SweepRunArguments:
         default_factory=list,
         metadata=_help("Run only the models matching one of these 'factor=value ...' patterns (a slice)."),
     )
-    list_units: bool = field(default=False, metadata=_help("List the units (todo/done) and exit."))
+    list_units: bool = field(
+        default=False,
+        metadata=_help("List the units (done / todo / running; an interrupted one's last checkpoint) and exit."),
+    )
     lapt_only: bool = field(default=False, metadata=_help("Build the selected models' stages; fine-tune nothing."))
     report_only: bool = field(default=False, metadata=_help("Only write the report of the results there are."))
     report: bool = field(default=True, metadata=_help("Write <results_dir>/report.md (recipes/report.py) at the end."))

@@ -29,6 +29,20 @@ def lock_path(output: Path) -> Path:
     return output.with_name(output.name + ".lock")
 
 
+def is_held(output: Path) -> bool:
+    """Whether another process holds the lock of ``output`` now (creates nothing: no lock file, no holder)."""
+    path = lock_path(output)
+    if fcntl is None or not path.is_file():
+        return False
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 @contextlib.contextmanager
 def exclusive(output: Path, wait: bool = True) -> Iterator[None]:
     """Hold the lock of ``output`` (a stage directory or file, or a unit's name) while the block runs.

@@ -22,7 +22,7 @@ from .cache import StaleStageError, check_settings
 from .catalog import DataCatalog
 from .config import FAMILY, SweepConfig, SweepRunArguments
 from .grid import Model, Unit, expand_models, expand_units
-from .locks import LockHeld, exclusive
+from .locks import LockHeld, exclusive, is_held
 from .recipes import DEFAULT_RECIPES_DIR, StageArguments
 from .stages import SweepStages, lapt_wall_time
 
@@ -35,6 +35,25 @@ FINETUNE_UNRECORDED = ("model_name_or_path", "model_label")  # paths of the work
 def default_dirs(config: SweepConfig, run_args: SweepRunArguments) -> tuple[Path, Path]:
     root = Path("runs") / "sweeps" / config.name
     return Path(run_args.work_dir or root / "work"), Path(run_args.results_dir or root / "results")
+
+
+def unit_status_line(name: str, *, done: bool, claim: Path, work_dir: Path) -> str:
+    """A unit's line in a listing: done, todo, or running (another process holds its ``claim``); for an unfinished
+    unit whose fine-tuning checkpointed in ``work_dir`` (interrupted, or under way), how far it got: a rerun
+    continues from there."""
+    from ..evaluation import interrupted_progress
+
+    if done:
+        return f"done    {name}"
+    line = f"{'running' if is_held(claim) else 'todo':<7} {name}"
+    progress = interrupted_progress(work_dir)
+    if progress is None:
+        return line
+    best = "–" if progress["best_metric"] is None else f"{progress['best_metric']:.4f}"
+    return (
+        f"{line}  (checkpoint at epoch {progress['epoch']:g} of {progress['num_train_epochs']:g}, step "
+        f"{progress['step']} of {progress['max_steps']}; best dev {best})"
+    )
 
 
 class Sweep:
@@ -202,8 +221,22 @@ class Sweep:
         return models
 
     def list_units(self) -> list[str]:
+        """A line per unit (`unit_status_line`), then how many are done."""
+        from ..evaluation import seed_work_dir
+
         todo = set(self.pending())
-        lines = [("todo " if unit in todo else "done ") + unit.name for unit in self.units]
+        finetune_dir = self.stages.work.finetune(self.config.name)
+        lines = [
+            unit_status_line(
+                unit.name,
+                done=unit not in todo,
+                claim=unit.claim_path(self.results_dir),
+                work_dir=seed_work_dir(
+                    finetune_dir, unit.model.label, unit.task, unit.regime, unit.test_languages[0], unit.seed
+                ),
+            )
+            for unit in self.units
+        ]
         lines.append(f"{len(self.units) - len(todo)}/{len(self.units)} units done ({self.results_dir})")
         return lines
 
