@@ -474,7 +474,7 @@ def test_the_listing_shows_running_units_and_how_far_an_interrupted_one_got(tmp_
 
 
 def fake_record(language, mode, init, seed, accuracy, lapt_dir=None):
-    lapt = {"dir": lapt_dir, "flops": 2.0e12, "wall_time_s": 120.0} if lapt_dir else None
+    lapt = {"dir": lapt_dir, "flops": 2.0e12, "wall_time_s": 120.0, "best_dev_loss": 7.0} if lapt_dir else None
     return {
         "task": "pos", "regime": "full", "language": language, "seed": seed, "metric": "accuracy",
         "metrics": {"accuracy": accuracy}, "lapt_mode": mode, "init_method": init, "lapt": lapt, "wall_time_s": 60.0,
@@ -506,6 +506,24 @@ def test_table_rows_follow_the_paper_with_compute_columns():
     tau, n = tables.rank_agreement(table)
     assert n == 5 and tau == pytest.approx(1.0)  # same order as [ES]: 56.3 / 53.3 / 71.5 / 79.0 / 48.6 → ours
     assert "| full / random | myv 2 |" in table.to_markdown()
+
+
+def test_seeds_fine_tuned_from_a_rebuilt_lapt_stage_are_named():
+    first, rebuilt = ({"flops": 3.51e13, "wall_time_s": 624.0, "best_dev_loss": 7.4632},
+                      {"flops": 1.57e13, "wall_time_s": 546.0, "best_dev_loss": 7.4611})  # fmt: skip
+    records = [fake_record("myv", "emb", "random", seed, 0.75, "runs/x") for seed in (3, 1, 2)]
+    for record, lapt_run in zip(records, (rebuilt, first, rebuilt), strict=True):
+        record["lapt"].update(lapt_run)
+    # one run per language of another model (a language apart is not a rebuild), and a model without LAPT
+    records += [fake_record(lang, "full", "mean", 1, 0.8, f"runs/{lang}") for lang in ("myv", "sme")]
+    records += [fake_record("myv", "none", "source", 1, 0.85)]
+    records[-2]["lapt"]["best_dev_loss"] = 6.5
+    assert tables.rebuilt_stage_notes(records) == [
+        "- emb / random, myv: seed 1 from a run with dev loss 7.463, 3.51e+13 FLOPs; "
+        "seeds 2, 3 from a run with dev loss 7.461, 1.57e+13 FLOPs."
+    ]
+    table = tables.build_replication_table(records)
+    assert table.extra["LAPT FLOPs"]["emb / random"] == "2.54e+13"  # the mean of the two runs, each counted once
 
 
 def test_eta_extrapolates_lapt_per_mode_and_finetuning_per_unit():

@@ -47,9 +47,38 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _lapt_run_id(run: dict[str, Any]) -> tuple:
+    """What tells two LAPT runs apart: not the directory (a stage rebuilt after its files were lost, or read
+    through another path to the same work directory, keeps or changes it), but what the run measured."""
+    return run["flops"], run["wall_time_s"], run["best_dev_loss"]
+
+
 def _lapt_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    runs = {r["lapt"]["dir"]: r["lapt"] for r in records if r.get("lapt")}
+    runs = {_lapt_run_id(r["lapt"]): r["lapt"] for r in records if r.get("lapt")}
     return list(runs.values())
+
+
+def rebuilt_stage_notes(results: list[dict[str, Any]]) -> list[str]:
+    """A line per (language, LAPT model) whose seeds were fine-tuned from more than one run of its LAPT stage
+    (rebuilt between seeds), naming each run's seeds, dev loss and FLOPs: the table's LAPT columns average them."""
+    by_model: dict[tuple[str, str, str], dict[tuple, list[dict[str, Any]]]] = {}
+    for record in results:
+        if record.get("lapt"):
+            key = (record["language"], record["lapt_mode"], record["init_method"])
+            by_model.setdefault(key, {}).setdefault(_lapt_run_id(record["lapt"]), []).append(record)
+    notes = []
+    for (language, mode, init), runs in sorted(by_model.items(), key=lambda item: row_order(" / ".join(item[0][1:]))):
+        if len(runs) < 2:
+            continue
+        described = []
+        for records in sorted(runs.values(), key=lambda records: min(r["seed"] for r in records)):
+            seeds, run = sorted(r["seed"] for r in records), records[0]["lapt"]
+            described.append(
+                f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} from a run with dev loss "
+                f"{run['best_dev_loss']:.3f}, {run['flops']:.2e} FLOPs"
+            )
+        notes.append(f"- {mode} / {init}, {language}: {'; '.join(described)}.")
+    return notes
 
 
 def seeds_column(records: list[dict[str, Any]]) -> str:
@@ -153,6 +182,14 @@ def write_report(
         lines.append(
             f"Kendall τ between our Erzya means and [ES] Table 1 over {agreement[1]} rows: {agreement[0]:.2f}."
         )
+    rebuilt = rebuilt_stage_notes(results)
+    if rebuilt:
+        lines += [
+            "",
+            "Rows whose seeds were fine-tuned from two runs of the same LAPT stage (rebuilt between seeds; the "
+            "LAPT columns average the runs):",
+            *rebuilt,
+        ]
     with atomic_file(output) as out:
         out.write("\n".join(lines) + "\n")
     return Path(output)
