@@ -49,8 +49,9 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _lapt_run_id(run: dict[str, Any]) -> tuple:
     """What tells two LAPT runs apart: not the directory (a stage rebuilt after its files were lost, or read
-    through another path to the same work directory, keeps or changes it), but what the run measured."""
-    return run["flops"], run["wall_time_s"], run["best_dev_loss"]
+    through another path to the same work directory, keeps or changes it), but what the run measured (the wall
+    time to 0.1 s, as newer unit JSONs store it)."""
+    return run["flops"], round(run["wall_time_s"], 1), run["best_dev_loss"]
 
 
 def _lapt_runs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
