@@ -29,6 +29,7 @@ step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
 # 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning (≈ 13 min each),
 #    then North Sami, the same rows (off the shelf and FULL first, then EMB). These come before the optional
 #    [ES]-fine-tuning rows below because the table needs them.
+step $RUN --budget cpu_long --lapt_mode emb --init mean   # the EMB row that has no seed yet, first
 step $RUN --budget cpu_long --lapt_mode emb
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
 # 7. [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN (disagreement 1), then seeds 2–3 of the [ES]-fine-tuning rows
