@@ -28,6 +28,7 @@ from grid import HERE, NO_LAPT, SOURCE_VOCAB, Budget, StagePaths, enumerate_unit
 from tables import relative_to_repo, row_order  # noqa: E402
 
 from langadapt import atomic_file, write_json  # noqa: E402
+from langadapt.analysis.curves import read_lapt_run  # noqa: E402
 from langadapt.analysis.figures import FigureOutput, new_figure, save_figure  # noqa: E402
 from langadapt.layout import LAPT_RESULTS_FILE
 
@@ -70,12 +71,12 @@ def initial_dev_loss(budget: Budget, paths: StagePaths, language: str, init: str
 
 
 def read_lapt_curve(lapt_dir: Path) -> tuple[dict[int, float], int] | None:
-    """({step: dev loss}, best step) of a finished LAPT run, None while its ``lapt_results.json`` is missing."""
-    results_file = lapt_dir / LAPT_RESULTS_FILE
-    if not results_file.is_file():
+    """({step: dev loss}, best step) of a finished LAPT run, None while its ``lapt_results.json`` is missing
+    (`langadapt.analysis.curves.read_lapt_run` would read an unfinished run's checkpoints: not wanted here)."""
+    if not (lapt_dir / LAPT_RESULTS_FILE).is_file():
         return None
-    results = json.loads(results_file.read_text(encoding="utf-8"))
-    return {point["step"]: point["loss"] for point in results["dev_loss_curve"]}, results["best_step"]
+    run = read_lapt_run(lapt_dir)
+    return dict(run.curve), run.best_step
 
 
 def collect_curves(paths: StagePaths, budget: Budget) -> dict[ModelKey, dict[str, Any]]:
