@@ -855,11 +855,14 @@ def test_lapt_curves_table_has_a_column_per_step_and_the_gaps_to_random(tmp_path
     step0 = curves.step0_path(paths, "myv", "ident")  # step 0 measured without a LAPT run
     step0.parent.mkdir(parents=True)
     step0.write_text(json.dumps({"loss": 9.1}), encoding="utf-8")
-    results = tmp_path / "results"  # an earlier run's unit JSON: its best dev loss
+    results = tmp_path / "results"  # an earlier run's unit JSONs: the first run's best dev loss
     record = fake_record("myv", "full", "mean", 1, 0.8, "m")
     record["lapt"].update(best_step=400, best_dev_loss=6.978)
-    grid.Unit("myv", "mean", "full", 1).results_path(results).parent.mkdir(parents=True)
-    grid.Unit("myv", "mean", "full", 1).results_path(results).write_text(json.dumps(record), encoding="utf-8")
+    for seed, loss in ((2, 6.970), (1, 6.978), (3, 6.970)):  # seeds 2–3 fine-tuned from a rebuild of the stage
+        record.update(seed=seed)
+        record["lapt"].update(best_dev_loss=loss)
+        grid.Unit("myv", "mean", "full", seed).results_path(results).parent.mkdir(parents=True)
+        grid.Unit("myv", "mean", "full", seed).results_path(results).write_text(json.dumps(record), encoding="utf-8")
     output = curves.write_curves_report(paths, budget, tmp_path / "curves.md", results)
     text = output.read_text(encoding="utf-8")
     assert "| LAPT model | step 0 | step 100 | step 200 | best step | vs FULL random: step 0 |" in text

@@ -97,14 +97,17 @@ def collect_curves(paths: StagePaths, budget: Budget) -> dict[ModelKey, dict[str
 
 def collect_reference(results_dir: Path) -> dict[ModelKey, tuple[int, float]]:
     """(language, init, mode) → (best step, best dev loss) of the LAPT runs recorded in unit JSONs (earlier runs
-    of the same budget, whose stages may be gone)."""
-    reference = {}
-    for path in sorted(Path(results_dir).glob("*/*/*/seed*/results.json")):
+    of the same budget, whose stages may be gone). When a stage was rebuilt between seeds, the units record two
+    runs: the lowest seed's, fine-tuned first, is the earlier one."""
+    first: dict[ModelKey, tuple[int, tuple[int, float]]] = {}
+    for path in Path(results_dir).glob("*/*/*/seed*/results.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
         if record.get("lapt"):
             key = (record["language"], record["init_method"], record["lapt_mode"])
-            reference[key] = (record["lapt"]["best_step"], record["lapt"]["best_dev_loss"])
-    return reference
+            run = (record["lapt"]["best_step"], record["lapt"]["best_dev_loss"])
+            if key not in first or record["seed"] < first[key][0]:
+                first[key] = (record["seed"], run)
+    return {key: run for key, (_, run) in first.items()}
 
 
 def _gap(losses: dict[int, float], reference: dict[int, float], step: int) -> str:
