@@ -27,13 +27,15 @@ step $RUN --budget cpu_long_esft --lapt_mode full --init script+posn+ident focus
 # 5. full-vocabulary LAPT (250k vocabulary, ≈ 27 min) and its [ES] fine-tuning, seed 1 (disagreement 2)
 step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
 # 6. the table: the EMB rows' missing units (seeds 2–3, EMB mean) with cpu_long's fine-tuning (≈ 13 min each),
-#    then North Sami, the same rows (off the shelf and FULL first, then EMB). These come before the optional
-#    [ES]-fine-tuning rows below because the table needs them.
+#    (North Sami, the same rows, follows in step 8.)
 step $RUN --budget cpu_long --lapt_mode emb --init mean   # the EMB row that has no seed yet, first
 step $RUN --budget cpu_long --lapt_mode emb
-step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
-# 7. [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN (disagreement 1), then seeds 2–3 of the [ES]-fine-tuning rows
+# 7. [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN, seed 1 (disagreement 1: which part of script+posn+ident's lead
+#    over random under [ES]'s recipe comes from the script rows); two units, one per worker, ≈ 2 h. They come before
+#    North Sami because they finish within a session and answer an open question in the reading.
 step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn --seeds 1
+# 8. North Sami (≈ 48 units, ≈ 12 h with two workers), then seeds 2–3 of the [ES]-fine-tuning rows
+step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
 step $RUN --budget cpu_long_esft --lapt_mode none full --init source random script script+posn script+posn+ident focus \
     --seeds 2 3
 echo "### $(date -u +%FT%TZ) queue finished"
