@@ -34,7 +34,10 @@ step $RUN --budget cpu_long --lapt_mode emb
 #    over random under [ES]'s recipe comes from the script rows); two units, one per worker, ≈ 2 h. They come before
 #    North Sami because they finish within a session and answer an open question in the reading.
 step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn --seeds 1
-# 8. North Sami (≈ 48 units, ≈ 12 h with two workers), then seeds 2–3 of the [ES]-fine-tuning rows
+# 8. North Sami (≈ 48 units, ≈ 12 h with two workers): seed 1 of every row first (≈ 4–5 h), so that a one-seed
+#    ordering of all sixteen rows exists before the seeds that narrow it; then seeds 2–3; then seeds 2–3 of the
+#    [ES]-fine-tuning rows
+step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1 --seeds 1
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
 step $RUN --budget cpu_long_esft --lapt_mode none full --init source random script script+posn script+posn+ident focus \
     --seeds 2 3
