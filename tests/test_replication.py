@@ -527,6 +527,39 @@ def test_seeds_fine_tuned_from_a_rebuilt_lapt_stage_are_named():
     assert table.extra["LAPT FLOPs"]["emb / random"] == "2.54e+13"  # the mean of the two runs, each counted once
 
 
+def test_report_shows_dev_accuracy_against_the_epoch_and_writes_every_evaluation(tmp_path):
+    def curve(values, every=2):  # dev accuracy at epochs every, 2·every, …; 13 steps per epoch
+        return [
+            {"step": 13 * every * (i + 1), "epoch": float(every * (i + 1)), "value": v} for i, v in enumerate(values)
+        ]
+
+    records = [
+        fake_record("myv", "full", "random", 1, 0.55, "a") | {"dev_curve": curve([0.25, 0.40, 0.47, 0.50])},
+        fake_record("myv", "full", "random", 2, 0.57, "a") | {"dev_curve": curve([0.27, 0.44])},  # stopped at 4
+        fake_record("myv", "none", "source", 1, 0.49) | {"dev_curve": curve([0.36, 0.48, 0.48, 0.48])},
+        fake_record("myv", "full", "script", 1, 0.60, "d"),  # fine-tuned before units recorded their curve
+    ]
+    results = tmp_path / "results"
+    for record in records:
+        unit = results / record["language"] / record["lapt_mode"] / record["init_method"] / f"seed{record['seed']}"
+        unit.mkdir(parents=True)
+        (unit / "results.json").write_text(json.dumps(record), encoding="utf-8")
+    output = tables.write_report(results, tmp_path / "table.md", grid.load_budget("cpu_long_esft"))
+    lines = output.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| | language | curves | ep 2 | ep 4 | ep 6 | ep 8 |")  # 2^k, 3·2^k and the last epoch
+    assert lines[start + 2 : start + 4] == [
+        "| none / source | myv | 1 | 36.0 | 48.0 | 48.0 | 48.0 |",  # the table's row order, not the files'
+        "| full / random | myv | 2 | 26.0 | 42.0 | 47.0 (1 of 2) | 50.0 (1 of 2) |",
+    ]
+    assert len(lines) == start + 4  # the unit without a curve has no row
+    csv_rows = pd.read_csv(tmp_path / "table_dev_curves.csv")
+    assert list(csv_rows.columns) == ["row", "language", "seed", "epoch", "step", "dev_accuracy"]
+    assert len(csv_rows) == 4 + 2 + 4
+    assert csv_rows.iloc[0].tolist() == ["none / source", "myv", 1, 2.0, 26, 36.0]
+    assert tables._shown_epochs({float(e) for e in range(2, 66, 2)}) == [2, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+    assert tables._shown_epochs({1.0, 2.0, 3.0, 5.0, 10.0}) == [1, 2, 3, 10]
+
+
 def test_eta_extrapolates_lapt_per_mode_and_finetuning_per_unit():
     eta = run.Eta()
     assert eta.remaining([]) is None

@@ -8,6 +8,7 @@ Erzya figure (XLM-R base, 32k vocabulary, 100k steps) where the paper has the ro
 
 from __future__ import annotations
 
+import csv
 import datetime
 from collections.abc import Sequence
 from functools import partial
@@ -112,6 +113,52 @@ def epochs_column(records: list[dict[str, Any]]) -> str:
     return f"{best:.0f} / {_mean([r['epochs_run'] for r in trained]):.0f}"
 
 
+def _shown_epochs(evaluated: set[float]) -> list[float]:
+    """Which evaluated epochs get a column: 2^k and 3·2^k (1, 2, 3, 4, 6, 8, 12, 16, 24, … — the early epochs,
+    where models leave the plateau, closely; the late ones sparsely) and the last."""
+    marks = {m * 2**k for k in range(12) for m in (1, 3)}
+    return sorted(e for e in evaluated if e in marks or e == max(evaluated))
+
+
+def dev_curve_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every dev evaluation of every unit that recorded its dev curve: one row per (model, language, seed,
+    epoch), in the table's row order — the CSV beside the report."""
+    rows = []
+    for record in results:
+        for point in record.get("dev_curve") or []:
+            rows.append({
+                "row": f"{record['lapt_mode']} / {record['init_method']}", "language": record["language"],
+                "seed": record["seed"], "epoch": float(point["epoch"]), "step": point["step"],
+                "dev_accuracy": 100 * point["value"],
+            })  # fmt: skip
+    return sorted(rows, key=lambda r: (row_order(r["row"]), r["language"], r["seed"], r["epoch"]))
+
+
+def dev_curve_table(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: dev accuracy (×100, mean over the seeds that reached the epoch) against the fine-tuning
+    epoch, per model and language; a cell some seeds did not reach (stopped early) says how many did, and one
+    none reached says "stopped". Empty when no unit recorded its dev curve (older results)."""
+    rows = dev_curve_rows(results)
+    if not rows:
+        return []
+    epochs = _shown_epochs({r["epoch"] for r in rows})
+    by_model: dict[tuple[str, str], dict[int, dict[float, float]]] = {}
+    for r in rows:
+        by_model.setdefault((r["row"], r["language"]), {}).setdefault(r["seed"], {})[r["epoch"]] = r["dev_accuracy"]
+    lines = [
+        "| | language | curves | " + " | ".join(f"ep {e:g}" for e in epochs) + " |",
+        "|---|---|---|" + "---|" * len(epochs),
+    ]
+    for (row, language), seeds in by_model.items():
+        cells = []
+        for epoch in epochs:
+            values = [curve[epoch] for curve in seeds.values() if epoch in curve]
+            cell = f"{_mean(values):.1f}" if values else "stopped"
+            cells.append(cell if len(values) in (0, len(seeds)) else f"{cell} ({len(values)} of {len(seeds)})")
+        lines.append(f"| {row} | {language} | {len(seeds)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def build_replication_table(results: list[dict[str, Any]], title: str = ""):
     table = build_table(
         results,
@@ -191,6 +238,26 @@ def write_report(
             "LAPT columns average the runs):",
             *rebuilt,
         ]
+    curve = dev_curve_table(results)
+    if curve:
+        curve_csv = Path(output).with_name(Path(output).stem + "_dev_curves.csv")
+        lines += [
+            "",
+            f"### Dev accuracy against the fine-tuning epoch, budget {budget.name}",
+            "",
+            "UPOS accuracy on the 300 dev sentences (×100) at each shown evaluation, mean over the seeds that reached "
+            "it (a unit stops after its patience runs out); `curves` counts the units that recorded their dev curve "
+            "(those fine-tuned before 2026-12 did not). Every evaluation of every unit: "
+            f"`{relative_to_repo(curve_csv)}`.",
+            "",
+            *curve,
+        ]
+        with atomic_file(curve_csv) as out:
+            writer = csv.DictWriter(
+                out, fieldnames=["row", "language", "seed", "epoch", "step", "dev_accuracy"], lineterminator="\n"
+            )
+            writer.writeheader()
+            writer.writerows({**r, "dev_accuracy": f"{r['dev_accuracy']:.2f}"} for r in dev_curve_rows(results))
     with atomic_file(output) as out:
         out.write("\n".join(lines) + "\n")
     return Path(output)
