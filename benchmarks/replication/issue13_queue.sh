@@ -30,15 +30,15 @@ step $RUN --budget cpu_long_esft --lapt_mode full --init source --seeds 1
 #    (North Sami, the same rows, follows in step 8.)
 step $RUN --budget cpu_long --lapt_mode emb --init mean   # the EMB row that has no seed yet, first
 step $RUN --budget cpu_long --lapt_mode emb
-# 7. [ES]'s fine-tuning of SCRIPT and SCRIPT+POSN, seed 1 (disagreement 1: which part of script+posn+ident's lead
-#    over random under [ES]'s recipe comes from the script rows); two units, one per worker, ≈ 2 h. They come before
-#    North Sami because they finish within a session and answer an open question in the reading.
-step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn --seeds 1
+# 7. [ES]'s fine-tuning of SCRIPT, SCRIPT+POSN and IDENT, seed 1 (disagreement 1: does script+posn+ident's lead over
+#    random under [ES]'s recipe come from its script rows or from its copied rows?); ≈ 1.5 h per unit with both cores
+#    busy. They come before North Sami because they finish within a session and answer an open question.
+step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn ident --seeds 1
 # 8. North Sami (≈ 48 units, ≈ 12 h with two workers): seed 1 of every row first (≈ 4–5 h), so that a one-seed
 #    ordering of all sixteen rows exists before the seeds that narrow it; then seeds 2–3; then seeds 2–3 of the
 #    [ES]-fine-tuning rows
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1 --seeds 1
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
-step $RUN --budget cpu_long_esft --lapt_mode none full --init source random script script+posn script+posn+ident focus \
-    --seeds 2 3
+step $RUN --budget cpu_long_esft --lapt_mode none full --init source random ident script script+posn script+posn+ident \
+    focus --seeds 2 3
 echo "### $(date -u +%FT%TZ) queue finished"
