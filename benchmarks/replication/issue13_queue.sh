@@ -35,9 +35,11 @@ step $RUN --budget cpu_long --lapt_mode emb
 #    busy. They come before North Sami because they finish within a session and answer an open question.
 step $RUN --budget cpu_long_esft --lapt_mode full --init script script+posn ident --seeds 1
 # 8. North Sami (≈ 48 units, ≈ 12 h with two workers): seed 1 of every row first (≈ 4–5 h), so that a one-seed
-#    ordering of all sixteen rows exists before the seeds that narrow it; then seeds 2–3; then seeds 2–3 of the
-#    [ES]-fine-tuning rows
+#    ordering of all sixteen rows exists before the seeds that narrow it; then [ES]'s fine-tuning of the three EMB
+#    rows [ES] reports (disagreement 3: does EMB fall below FULL under [ES]'s recipe?); then North Sami's seeds 2–3;
+#    then seeds 2–3 of the [ES]-fine-tuning rows
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1 --seeds 1
+step $RUN --budget cpu_long_esft --lapt_mode emb --init random script+posn+ident focus --seeds 1
 step "$PY" benchmarks/replication/run.py --budget cpu_long --language sme --num_threads 1
 step $RUN --budget cpu_long_esft --lapt_mode none full --init source random ident script script+posn script+posn+ident \
     focus --seeds 2 3
